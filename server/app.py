@@ -1,0 +1,76 @@
+"""The Starlette application: the route table, JSON errors, and the database
+connection for the application's lifetime."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from . import demo
+from .db import Database
+from .migrate import migrate
+from .responses import ApiError, JSONResponse
+from .routes import bancho
+from .settings import Settings, load_settings
+
+log = logging.getLogger("server")
+
+_HTTP_MESSAGES = {404: "Not found.", 405: "Method not allowed."}
+
+
+async def _api_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, ApiError)
+    return exc.response()
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    message = _HTTP_MESSAGES.get(exc.status_code, exc.detail)
+    return JSONResponse({"status": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error on %s", request.url.path, exc_info=exc)
+    return JSONResponse({"status": "Internal server error."}, status_code=500)
+
+
+async def prepare_database(db: Database, settings: Settings) -> None:
+    """Bring the schema up to date; an embedded database that starts out
+    empty gets the demo data, so a first start answers at once."""
+    await migrate(db)
+    if settings.is_embedded and settings.demo_on_empty and await demo.is_empty(db):
+        await demo.load(db)
+        log.info("loaded the demo data set into %s", settings.database_url)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or load_settings()
+    db = Database(settings.database_url)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await db.connect()
+        try:
+            await prepare_database(db, settings)
+            yield
+        finally:
+            await db.disconnect()
+
+    app = Starlette(
+        routes=bancho.routes(),
+        exception_handlers={
+            ApiError: _api_error,
+            HTTPException: _http_error,
+            Exception: _server_error,
+        },
+        lifespan=lifespan,
+    )
+    app.state.db = db
+    app.state.settings = settings
+    return app

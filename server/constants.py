@@ -1,0 +1,200 @@
+"""The osu! and bancho.py facts every layer shares: modes, mods, statuses,
+grades and privileges. Defined here once; routes, queries and formats import
+them instead of repeating numbers."""
+
+from __future__ import annotations
+
+import re
+from enum import IntEnum, IntFlag
+
+
+class GameMode(IntEnum):
+    """bancho.py's mode numbers: vanilla 0-3, relax 4-7, autopilot 8-11."""
+
+    VN_STD = 0
+    VN_TAIKO = 1
+    VN_CATCH = 2
+    VN_MANIA = 3
+    RX_STD = 4
+    RX_TAIKO = 5
+    RX_CATCH = 6
+    RX_MANIA = 7
+    AP_STD = 8
+    AP_TAIKO = 9
+    AP_CATCH = 10
+    AP_MANIA = 11
+
+    @property
+    def vanilla(self) -> int:
+        """The osu! ruleset under the relax/autopilot variant (8 -> 0)."""
+        return self.value % 4
+
+
+# The modes a player can actually have stats in; the rest do not exist in the
+# game (relax mania, autopilot outside std) and bancho.py rejects them.
+PLAYABLE_MODES: tuple[GameMode, ...] = (
+    GameMode.VN_STD,
+    GameMode.VN_TAIKO,
+    GameMode.VN_CATCH,
+    GameMode.VN_MANIA,
+    GameMode.RX_STD,
+    GameMode.RX_TAIKO,
+    GameMode.RX_CATCH,
+    GameMode.AP_STD,
+)
+
+
+class Mods(IntFlag):
+    NOMOD = 0
+    NOFAIL = 1 << 0
+    EASY = 1 << 1
+    TOUCHSCREEN = 1 << 2
+    HIDDEN = 1 << 3
+    HARDROCK = 1 << 4
+    SUDDENDEATH = 1 << 5
+    DOUBLETIME = 1 << 6
+    RELAX = 1 << 7
+    HALFTIME = 1 << 8
+    NIGHTCORE = 1 << 9
+    FLASHLIGHT = 1 << 10
+    AUTOPLAY = 1 << 11
+    SPUNOUT = 1 << 12
+    AUTOPILOT = 1 << 13
+    PERFECT = 1 << 14
+    KEY4 = 1 << 15
+    KEY5 = 1 << 16
+    KEY6 = 1 << 17
+    KEY7 = 1 << 18
+    KEY8 = 1 << 19
+    FADEIN = 1 << 20
+    RANDOM = 1 << 21
+    CINEMA = 1 << 22
+    TARGET = 1 << 23
+    KEY9 = 1 << 24
+    KEYCOOP = 1 << 25
+    KEY1 = 1 << 26
+    KEY3 = 1 << 27
+    KEY2 = 1 << 28
+    SCOREV2 = 1 << 29
+    MIRROR = 1 << 30
+
+
+MOD_ACRONYMS: dict[str, Mods] = {
+    "NF": Mods.NOFAIL,
+    "EZ": Mods.EASY,
+    "TD": Mods.TOUCHSCREEN,
+    "HD": Mods.HIDDEN,
+    "HR": Mods.HARDROCK,
+    "SD": Mods.SUDDENDEATH,
+    "DT": Mods.DOUBLETIME,
+    "RX": Mods.RELAX,
+    "HT": Mods.HALFTIME,
+    "NC": Mods.NIGHTCORE,
+    "FL": Mods.FLASHLIGHT,
+    "AU": Mods.AUTOPLAY,
+    "SO": Mods.SPUNOUT,
+    "AP": Mods.AUTOPILOT,
+    "PF": Mods.PERFECT,
+    "4K": Mods.KEY4,
+    "5K": Mods.KEY5,
+    "6K": Mods.KEY6,
+    "7K": Mods.KEY7,
+    "8K": Mods.KEY8,
+    "FI": Mods.FADEIN,
+    "RN": Mods.RANDOM,
+    "CN": Mods.CINEMA,
+    "TP": Mods.TARGET,
+    "9K": Mods.KEY9,
+    "CO": Mods.KEYCOOP,
+    "1K": Mods.KEY1,
+    "3K": Mods.KEY3,
+    "2K": Mods.KEY2,
+    "V2": Mods.SCOREV2,
+    "MR": Mods.MIRROR,
+}
+
+# The largest value a mods field can hold: every defined bit.
+ALL_MODS = max(Mods) * 2 - 1
+
+
+def parse_mod_acronyms(text: str) -> Mods | None:
+    """'HDDT' -> HIDDEN|DOUBLETIME; 'NM'/'VN' (no mod) -> NOMOD; None when
+    any two-letter chunk is not a mod acronym."""
+    text = text.upper()
+    if text in ("NM", "VN", ""):
+        return Mods.NOMOD
+    if len(text) % 2:
+        return None
+    mods = Mods.NOMOD
+    for i in range(0, len(text), 2):
+        mod = MOD_ACRONYMS.get(text[i : i + 2])
+        if mod is None:
+            return None
+        mods |= mod
+    return mods
+
+
+class MapStatus(IntEnum):
+    """`maps.status` in bancho.py's schema."""
+
+    NOT_SUBMITTED = -1
+    PENDING = 0
+    UPDATE_AVAILABLE = 1
+    RANKED = 2
+    APPROVED = 3
+    QUALIFIED = 4
+    LOVED = 5
+
+
+class ScoreStatus(IntEnum):
+    """`scores.status`: at most one BEST per user, map and mode."""
+
+    FAILED = 0
+    SUBMITTED = 1
+    BEST = 2
+
+
+GRADES: tuple[str, ...] = ("XH", "X", "SH", "S", "A", "B", "C", "D", "F", "N")
+
+
+class Privileges(IntFlag):
+    """`users.priv` bit flags."""
+
+    UNRESTRICTED = 1 << 0
+    VERIFIED = 1 << 1
+    WHITELISTED = 1 << 2
+    SUPPORTER = 1 << 4
+    PREMIUM = 1 << 5
+    ALUMNI = 1 << 7
+    TOURNEY_MANAGER = 1 << 10
+    NOMINATOR = 1 << 11
+    MODERATOR = 1 << 12
+    ADMINISTRATOR = 1 << 13
+    DEVELOPER = 1 << 14
+
+
+class ClanPrivileges(IntEnum):
+    """`users.clan_priv`."""
+
+    MEMBER = 1
+    OFFICER = 2
+    OWNER = 3
+
+
+# The bot account every bancho.py install creates; never counted as a player.
+BOT_USER_ID = 1
+
+USERNAME_PATTERN = re.compile(r"^[\w \[\]-]{2,15}$")
+
+# Ids are signed 32-bit in bancho.py's schema.
+MAX_INT32 = 2**31 - 1
+
+
+def safe_name(name: str) -> str:
+    """bancho.py's lookup form of a user name."""
+    return name.lower().strip().replace(" ", "_")
+
+
+def mods_acronyms(mods: int) -> str:
+    """Mods as their acronyms in bit order ('HDHR'); 'NM' for none."""
+    return "".join(acronym for acronym, mod in MOD_ACRONYMS.items() if mods & mod) or "NM"

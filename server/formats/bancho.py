@@ -1,0 +1,140 @@
+"""Response shapes of the bancho.py-style JSON API. Each function turns rows
+from the query layer into one documented object, keys in bancho.py's order."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from ..constants import ClanPrivileges, mods_acronyms
+from ..queries.maps import MAP_COLUMNS
+from ..queries.players import INFO_COLUMNS, STATS_COLUMNS
+from .common import iso_datetime, unprefixed
+
+
+def beatmap(row: dict[str, Any]) -> dict[str, Any]:
+    out = {column: row[column] for column in MAP_COLUMNS}
+    out["last_update"] = iso_datetime(out["last_update"])
+    return out
+
+
+def player_info(row: dict[str, Any]) -> dict[str, Any]:
+    return {column: row[column] for column in INFO_COLUMNS}
+
+
+def player_stats(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Stats keyed by mode as a string ("0", "4", ...)."""
+    out = {}
+    for row in rows:
+        stats = {column: row[column] for column in STATS_COLUMNS}
+        stats["rank"] = row["global_rank"]
+        stats["country_rank"] = row["country_rank"]
+        out[str(row["mode"])] = stats
+    return out
+
+
+def clan_brief(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"id": row["id"], "name": row["name"], "tag": row["tag"]}
+
+
+_PLAYER_SCORE_KEYS = (
+    "id", "score", "pp", "acc", "max_combo", "mods", "n300", "n100", "n50", "nmiss",
+    "ngeki", "nkatu", "grade", "status", "mode", "play_time", "time_elapsed", "perfect",
+)
+
+
+def player_score(row: dict[str, Any]) -> dict[str, Any]:
+    out = {key: row[key] for key in _PLAYER_SCORE_KEYS}
+    out["play_time"] = iso_datetime(out["play_time"])
+    out["beatmap"] = beatmap(unprefixed(row, "map_"))
+    return out
+
+
+_MAP_SCORE_KEYS = (
+    "map_md5", "score", "pp", "acc", "max_combo", "mods", "n300", "n100", "n50", "nmiss",
+    "ngeki", "nkatu", "grade", "status", "mode", "play_time", "time_elapsed", "userid",
+    "perfect", "player_name", "player_country", "clan_id", "clan_name", "clan_tag",
+)
+
+
+def map_score(row: dict[str, Any]) -> dict[str, Any]:
+    out = {key: row[key] for key in _MAP_SCORE_KEYS}
+    out["play_time"] = iso_datetime(out["play_time"])
+    return out
+
+
+def score(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    out["play_time"] = iso_datetime(out["play_time"])
+    return out
+
+
+_MOST_PLAYED_KEYS = ("md5", "id", "set_id", "status", "artist", "title", "version", "creator", "plays")
+
+
+def most_played(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in _MOST_PLAYED_KEYS}
+
+
+_LEADERBOARD_KEYS = (
+    "player_id", "name", "country", "tscore", "rscore", "pp", "plays", "playtime", "acc",
+    "max_combo", "xh_count", "x_count", "sh_count", "s_count", "a_count", "clan_id",
+    "clan_name", "clan_tag",
+)
+
+
+def leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
+    return {key: row[key] for key in _LEADERBOARD_KEYS}
+
+
+def clan_rank_name(clan_priv: int) -> str:
+    try:
+        return ClanPrivileges(clan_priv).name.title()
+    except ValueError:
+        return "Member"
+
+
+def clan(row: dict[str, Any], members: list[dict[str, Any]]) -> dict[str, Any]:
+    def member(m: dict[str, Any]) -> dict[str, Any]:
+        return {"id": m["id"], "name": m["name"], "country": m["country"], "rank": clan_rank_name(m["clan_priv"])}
+
+    owner = next((m for m in members if m["id"] == row["owner"]), None)
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "tag": row["tag"],
+        "members": [member(m) for m in members],
+        "owner": None if owner is None else {**member(owner), "rank": "Owner"},
+    }
+
+
+def mappool(pool: dict[str, Any], slots: list[dict[str, Any]]) -> dict[str, Any]:
+    """A pool keyed by pick name: the slot's mods as acronyms and its number
+    ('NM1', 'HD2'), the form bancho.py's in-game pool commands use."""
+    clan = None
+    if pool["clan_id"] is not None:
+        clan = {"id": pool["clan_id"], "name": pool["clan_name"], "tag": pool["clan_tag"], "members": pool["clan_members"]}
+    return {
+        "id": pool["id"],
+        "name": pool["name"],
+        "created_at": iso_datetime(pool["created_at"]),
+        "created_by": {
+            "id": pool["created_by"],
+            "name": pool["creator_name"],
+            "country": pool["creator_country"],
+            "clan": clan,
+            # presence is live state this service does not have yet
+            "online": False,
+        },
+        "maps": {
+            f"{mods_acronyms(slot['pool_mods'])}{slot['pool_slot']}": _pool_map(unprefixed(slot, "map_"))
+            for slot in slots
+        },
+    }
+
+
+def _pool_map(row: dict[str, Any]) -> dict[str, Any]:
+    # bancho.py lists a pool's maps with id ahead of md5
+    out = beatmap(row)
+    return {"id": out.pop("id"), **out}

@@ -1,0 +1,22 @@
+"""Value conversions every API's formats share."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+
+def iso_datetime(value: Any) -> str | None:
+    """A DATETIME column as ISO 8601 without zone ('2021-12-31T05:29:13').
+    MySQL hands back datetime objects, SQLite the stored text."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(microsecond=0).isoformat()
+    return str(value).replace(" ", "T")[:19]
+
+
+def unprefixed(row: dict[str, Any], prefix: str) -> dict[str, Any]:
+    """The columns of a row that start with prefix, with the prefix removed."""
+    size = len(prefix)
+    return {key[size:]: value for key, value in row.items() if key.startswith(prefix)}

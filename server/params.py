@@ -1,0 +1,97 @@
+"""Reading and validating query parameters. Every failure raises a 400 whose
+message names the parameter, so a bad request never reaches a query."""
+
+from __future__ import annotations
+
+import re
+from typing import Sequence, TypeVar
+
+from starlette.datastructures import QueryParams
+
+from .constants import MAX_INT32
+from .responses import bad_request
+
+T = TypeVar("T")
+
+_INT = re.compile(r"^[+-]?\d{1,20}$")
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+class Params:
+    def __init__(self, query: QueryParams) -> None:
+        self._query = query
+
+    def raw(self, name: str) -> str | None:
+        value = self._query.get(name)
+        return None if value is None else value
+
+    def has(self, name: str) -> bool:
+        return self._query.get(name) is not None
+
+    def integer(
+        self,
+        name: str,
+        default: int | None = None,
+        *,
+        minimum: int = -MAX_INT32 - 1,
+        maximum: int = MAX_INT32,
+        required: bool = False,
+    ) -> int | None:
+        value = self._query.get(name)
+        if value is None or (value == "" and not required):
+            if required:
+                raise bad_request(f"Missing required parameter '{name}'.")
+            return default
+        if not _INT.match(value.strip()):
+            raise bad_request(f"Invalid '{name}': must be an integer.")
+        number = int(value)
+        if not minimum <= number <= maximum:
+            raise bad_request(f"Invalid '{name}': must be between {minimum} and {maximum}.")
+        return number
+
+    def string(
+        self,
+        name: str,
+        default: str | None = None,
+        *,
+        min_length: int = 0,
+        max_length: int = 256,
+        pattern: re.Pattern[str] | None = None,
+        required: bool = False,
+    ) -> str | None:
+        value = self._query.get(name)
+        if value is None:
+            if required:
+                raise bad_request(f"Missing required parameter '{name}'.")
+            return default
+        if not min_length <= len(value) <= max_length:
+            raise bad_request(
+                f"Invalid '{name}': must be {min_length} to {max_length} characters long."
+            )
+        if pattern is not None and not pattern.match(value):
+            raise bad_request(f"Invalid '{name}': does not match {pattern.pattern}.")
+        return value
+
+    def choice(
+        self, name: str, choices: Sequence[str], default: str | None = None, *, required: bool = False
+    ) -> str | None:
+        value = self._query.get(name)
+        if value is None:
+            if required:
+                raise bad_request(f"Missing required parameter '{name}'.")
+            return default
+        if value not in choices:
+            raise bad_request(f"Invalid '{name}': must be one of {', '.join(choices)}.")
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self._query.get(name)
+        if value is None:
+            return default
+        lowered = value.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise bad_request(f"Invalid '{name}': must be true or false.")

@@ -1,0 +1,100 @@
+"""A pytest plugin for authors of tools that talk to this API: the fixture
+`osu_api_server` starts the real service in its own process, over a fresh
+embedded database holding your fixture file, and gives you its base URL.
+
+    def test_my_tool(osu_api_server):
+        base_url = osu_api_server("tests/fixtures/players.json")
+        assert my_tool.fetch_player(base_url, 3).name == "cookiezi"
+
+Call it with no file for the demo data set. Each call starts its own server;
+all of them stop when the test ends."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+STARTUP_TIMEOUT = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the API server exited with {process.returncode}:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/v1/get_player_count", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"the API server did not answer within {STARTUP_TIMEOUT} s:\n{log.read_text()}")
+
+
+class ServerFactory:
+    def __init__(self, workdir: Path) -> None:
+        self._workdir = workdir
+        self._processes: list[subprocess.Popen] = []
+
+    def __call__(self, fixture: str | os.PathLike[str] | None = None) -> str:
+        index = len(self._processes)
+        data_dir = self._workdir / f"server{index}"
+        data_dir.mkdir(parents=True)
+        env = {
+            **os.environ,
+            "DATA_DIR": str(data_dir),
+            "DATABASE_URL": f"sqlite:///{data_dir / 'api.db'}",
+            "DEMO_ON_EMPTY": "0" if fixture is not None else "1",
+        }
+        if fixture is not None:
+            loaded = subprocess.run(
+                [sys.executable, "-m", "server", "db", "load", str(Path(fixture).resolve())],
+                env=env, capture_output=True, text=True,
+            )
+            if loaded.returncode != 0:
+                raise RuntimeError(f"could not load {fixture}: {loaded.stderr.strip()}")
+        port = _free_port()
+        log = data_dir / "server.log"
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "server", "serve", "--host", "127.0.0.1", "--port", str(port)],
+                env=env, stdout=out, stderr=subprocess.STDOUT,
+            )
+        self._processes.append(process)
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_serving(url, process, log)
+        return url
+
+    def stop_all(self) -> None:
+        for process in self._processes:
+            process.terminate()
+        for process in self._processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture
+def osu_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
+    """Start the API over a fresh embedded database: call it with a fixture
+    file (or nothing, for the demo data) and get the base URL back."""
+    factory = ServerFactory(tmp_path_factory.mktemp("osu_api_server"))
+    try:
+        yield factory
+    finally:
+        factory.stop_all()

@@ -1,0 +1,115 @@
+"""SQL for players: lookups, stats with ranks, search, the leaderboard."""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from ..constants import Privileges, safe_name
+from ..db import Database
+
+UNRESTRICTED = int(Privileges.UNRESTRICTED)
+VERIFIED = int(Privileges.VERIFIED)
+
+INFO_COLUMNS = (
+    "id", "name", "safe_name", "priv", "country", "silence_end", "donor_end",
+    "creation_time", "latest_activity", "clan_id", "clan_priv", "preferred_mode",
+    "play_style", "custom_badge_name", "custom_badge_icon", "userpage_content",
+)
+
+STATS_COLUMNS = (
+    "id", "mode", "tscore", "rscore", "pp", "plays", "playtime", "acc", "max_combo",
+    "total_hits", "replay_views", "xh_count", "x_count", "sh_count", "s_count", "a_count",
+)
+
+# What the leaderboard may be sorted by, and the stats column behind each.
+LEADERBOARD_SORTS = {
+    "tscore": "tscore",
+    "rscore": "rscore",
+    "pp": "pp",
+    "acc": "acc",
+    "plays": "plays",
+    "playtime": "playtime",
+}
+
+
+def _rank_expression(same_country: bool) -> str:
+    """A player's 1-based position by pp among unrestricted players of the
+    mode (ties share a position); 0 for restricted players and for no pp."""
+    country = "AND ou.country = u.country" if same_country else ""
+    return (
+        f"CASE WHEN (u.priv & {UNRESTRICTED}) = {UNRESTRICTED} AND s.pp > 0 THEN 1 + ("
+        " SELECT COUNT(*) FROM stats o JOIN users ou ON ou.id = o.id"
+        f" WHERE o.mode = s.mode AND o.pp > s.pp AND (ou.priv & {UNRESTRICTED}) = {UNRESTRICTED}"
+        f" {country}) ELSE 0 END"
+    )
+
+
+_INFO_SELECT = ", ".join(f"u.{c}" for c in INFO_COLUMNS)
+
+
+async def player_by_id(db: Database, user_id: int) -> dict[str, Any] | None:
+    return await db.fetch_one(f"SELECT {_INFO_SELECT} FROM users u WHERE u.id = :id", {"id": user_id})
+
+
+async def player_by_name(db: Database, name: str) -> dict[str, Any] | None:
+    # safe_name is how bancho.py looks names up: case- and space-insensitive
+    return await db.fetch_one(
+        f"SELECT {_INFO_SELECT} FROM users u WHERE u.safe_name = :safe_name",
+        {"safe_name": safe_name(name)},
+    )
+
+
+async def player_stats(db: Database, user_id: int, modes: Sequence[int]) -> list[dict[str, Any]]:
+    """The player's stats rows for the given modes, each with rank and
+    country_rank, in mode order."""
+    if not modes:
+        return []
+    stats = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
+    placeholders = ", ".join(f":mode{i}" for i in range(len(modes)))
+    values: dict[str, Any] = {f"mode{i}": mode for i, mode in enumerate(modes)}
+    values["id"] = user_id
+    return await db.fetch_all(
+        f"SELECT {stats}, {_rank_expression(False)} AS global_rank,"
+        f" {_rank_expression(True)} AS country_rank"
+        " FROM stats s JOIN users u ON u.id = s.id"
+        f" WHERE s.id = :id AND s.mode IN ({placeholders}) ORDER BY s.mode",
+        values,
+    )
+
+
+async def count_players(db: Database) -> int:
+    """Every account, as bancho.py counts them (bot and restricted included)."""
+    return await db.fetch_val("SELECT COUNT(*) FROM users")
+
+
+async def search_players(db: Database, text: str) -> list[dict[str, Any]]:
+    """Unrestricted, verified players whose name contains the text."""
+    # '!' escapes LIKE's wildcards the same way in MySQL and SQLite
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    mask = UNRESTRICTED | VERIFIED
+    return await db.fetch_all(
+        "SELECT id, name FROM users"
+        f" WHERE (priv & {mask}) = {mask} AND name LIKE :pattern ESCAPE '!'"
+        " ORDER BY id ASC",
+        {"pattern": f"%{escaped}%"},
+    )
+
+
+async def leaderboard(
+    db: Database, *, mode: int, sort: str, limit: int, offset: int, country: str | None
+) -> list[dict[str, Any]]:
+    column = LEADERBOARD_SORTS[sort]
+    country_filter = "AND u.country = :country" if country else ""
+    values: dict[str, Any] = {"mode": mode, "limit": limit, "offset": offset}
+    if country:
+        values["country"] = country
+    return await db.fetch_all(
+        "SELECT u.id AS player_id, u.name, u.country, s.tscore, s.rscore, s.pp, s.plays,"
+        " s.playtime, s.acc, s.max_combo, s.xh_count, s.x_count, s.sh_count, s.s_count,"
+        " s.a_count, c.id AS clan_id, c.name AS clan_name, c.tag AS clan_tag"
+        " FROM stats s JOIN users u ON u.id = s.id LEFT JOIN clans c ON c.id = u.clan_id"
+        f" WHERE s.mode = :mode AND (u.priv & {UNRESTRICTED}) = {UNRESTRICTED}"
+        f" AND s.{column} > 0 {country_filter}"
+        f" ORDER BY s.{column} DESC, u.id ASC LIMIT :limit OFFSET :offset",
+        values,
+    )

@@ -1,0 +1,143 @@
+"""SQL for scores: a player's scores, a map's leaderboard, one score, and a
+player's most played maps. Listings join their maps (or players) in the same
+query: one query per request, never one per row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..constants import GameMode, MapStatus, ScoreStatus
+from ..db import Database
+from .maps import map_select
+from .players import UNRESTRICTED
+
+SCORE_COLUMNS = (
+    "id", "map_md5", "score", "pp", "acc", "max_combo", "mods", "n300", "n100", "n50",
+    "nmiss", "ngeki", "nkatu", "grade", "status", "mode", "play_time", "time_elapsed",
+    "client_flags", "userid", "perfect", "online_checksum",
+)
+
+# the columns of a player's score listing, beside its map
+_PLAYER_SCORE_COLUMNS = (
+    "id", "score", "pp", "acc", "max_combo", "mods", "n300", "n100", "n50", "nmiss",
+    "ngeki", "nkatu", "grade", "status", "mode", "play_time", "time_elapsed", "perfect",
+)
+
+# the columns of a map's score listing, beside its player
+_MAP_SCORE_COLUMNS = (
+    "map_md5", "score", "pp", "acc", "max_combo", "mods", "n300", "n100", "n50", "nmiss",
+    "ngeki", "nkatu", "grade", "status", "mode", "play_time", "time_elapsed", "userid",
+    "perfect",
+)
+
+RANKED_STATUSES = (int(MapStatus.RANKED), int(MapStatus.APPROVED))
+
+
+@dataclass(frozen=True)
+class ModsFilter:
+    """`exact`: the score has all of these mods (mods & M = M);
+    otherwise any of them (mods & M != 0)."""
+
+    mods: int
+    exact: bool
+
+    def sql(self, column: str) -> str:
+        if self.exact:
+            return f"({column} & :mods) = :mods"
+        return f"({column} & :mods) != 0"
+
+
+def _columns(table: str, columns: tuple[str, ...]) -> str:
+    return ", ".join(f"{table}.{c}" for c in columns)
+
+
+def _in_list(name: str, numbers: tuple[int, ...], values: dict[str, Any]) -> str:
+    """`IN (:name0, :name1, ...)` with the numbers bound as parameters."""
+    for i, number in enumerate(numbers):
+        values[f"{name}{i}"] = number
+    return "IN (" + ", ".join(f":{name}{i}" for i in range(len(numbers))) + ")"
+
+
+async def player_scores(
+    db: Database,
+    *,
+    user_id: int,
+    mode: int,
+    scope: str,
+    mods: ModsFilter | None,
+    limit: int,
+    include_loved: bool,
+    include_failed: bool,
+) -> list[dict[str, Any]]:
+    """best: the player's best scores on ranked and approved (and loved) maps
+    by pp; recent: all their scores, newest first. Map columns come prefixed
+    with map_; scores on maps the server does not know are left out."""
+    values: dict[str, Any] = {"user_id": user_id, "mode": mode, "limit": limit}
+    conditions = ["s.userid = :user_id", "s.mode = :mode"]
+    if mods is not None:
+        values["mods"] = mods.mods
+        conditions.append(mods.sql("s.mods"))
+    if scope == "best":
+        statuses = RANKED_STATUSES + ((int(MapStatus.LOVED),) if include_loved else ())
+        conditions.append(f"s.status = {int(ScoreStatus.BEST)}")
+        conditions.append(f"m.status {_in_list('map_status', statuses, values)}")
+        order = "s.pp DESC, s.id DESC"
+    else:
+        if not include_failed:
+            conditions.append(f"s.status != {int(ScoreStatus.FAILED)}")
+        order = "s.play_time DESC, s.id DESC"
+    return await db.fetch_all(
+        f"SELECT {_columns('s', _PLAYER_SCORE_COLUMNS)}, {map_select('m', 'map_')}"
+        " FROM scores s JOIN maps m ON m.md5 = s.map_md5"
+        f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit",
+        values,
+    )
+
+
+async def map_scores(
+    db: Database, *, map_md5: str, mode: int, scope: str, mods: ModsFilter | None, limit: int
+) -> list[dict[str, Any]]:
+    """The map's best scores (status 2) of unrestricted players; best orders
+    them by pp in relax and autopilot modes and by score otherwise, recent by
+    play time, newest first (as bancho.py does, recent lists bests too)."""
+    values: dict[str, Any] = {"map_md5": map_md5, "mode": mode, "limit": limit}
+    conditions = [
+        "s.map_md5 = :map_md5",
+        "s.mode = :mode",
+        f"s.status = {int(ScoreStatus.BEST)}",
+        f"(u.priv & {UNRESTRICTED}) = {UNRESTRICTED}",
+    ]
+    if mods is not None:
+        values["mods"] = mods.mods
+        conditions.append(mods.sql("s.mods"))
+    if scope == "best":
+        by = "s.pp" if mode >= GameMode.RX_STD else "s.score"
+        order = f"{by} DESC, s.play_time ASC, s.id ASC"
+    else:
+        order = "s.play_time DESC, s.id DESC"
+    return await db.fetch_all(
+        f"SELECT {_columns('s', _MAP_SCORE_COLUMNS)}, u.name AS player_name,"
+        " u.country AS player_country, c.id AS clan_id, c.name AS clan_name, c.tag AS clan_tag"
+        " FROM scores s JOIN users u ON u.id = s.userid LEFT JOIN clans c ON c.id = u.clan_id"
+        f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit",
+        values,
+    )
+
+
+async def score_by_id(db: Database, score_id: int) -> dict[str, Any] | None:
+    return await db.fetch_one(
+        f"SELECT {_columns('s', SCORE_COLUMNS)} FROM scores s WHERE s.id = :id", {"id": score_id}
+    )
+
+
+async def most_played(db: Database, *, user_id: int, mode: int, limit: int) -> list[dict[str, Any]]:
+    """The maps the player has most scores on in the mode, most first."""
+    map_columns = "m.md5, m.id, m.set_id, m.status, m.artist, m.title, m.version, m.creator"
+    return await db.fetch_all(
+        f"SELECT {map_columns}, COUNT(*) AS plays"
+        " FROM scores s JOIN maps m ON m.md5 = s.map_md5"
+        " WHERE s.userid = :user_id AND s.mode = :mode"
+        f" GROUP BY {map_columns} ORDER BY plays DESC, m.id ASC LIMIT :limit",
+        {"user_id": user_id, "mode": mode, "limit": limit},
+    )

@@ -1,0 +1,264 @@
+"""Routes of the bancho.py-style JSON API: each handler reads and validates its
+parameters, calls the query layer, and shapes the answer with
+formats.bancho. Served under /v1/<name> and, as the older docs show, /<name>."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..constants import MAX_INT32, PLAYABLE_MODES, USERNAME_PATTERN, parse_mod_acronyms
+from ..db import Database
+from ..formats import bancho as fmt
+from ..params import Params
+from ..queries import clans, maps, players, pools, scores
+from ..responses import JSONResponse, bad_request, not_found, success
+
+MD5_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
+COUNTRY_PATTERN = re.compile(r"^[A-Za-z]{2}$")
+
+# bancho.py's smallest player id: 1 is the bot, 2 is reserved (ppy).
+MIN_PLAYER_ID = 3
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def _mode(params: Params, default: int = 0) -> int:
+    mode = params.integer("mode", default, minimum=0, maximum=11)
+    if mode not in PLAYABLE_MODES:
+        raise bad_request("Invalid gamemode.")
+    return mode
+
+
+def _mods_filter(params: Params) -> scores.ModsFilter | None:
+    """`mods`: a number or acronyms ('HDDT'); a leading '=' (the default)
+    asks for scores with all of them, a leading '~' for any of them."""
+    text = params.string("mods", max_length=64)
+    if text is None or text == "":
+        return None
+    exact = not text.startswith("~")
+    body = text[1:] if text[0] in "=~" else text
+    if body.isdecimal():
+        mods = int(body)
+        if mods > MAX_INT32:
+            raise bad_request("Invalid 'mods': out of range.")
+    else:
+        parsed = parse_mod_acronyms(body)
+        if parsed is None:
+            raise bad_request("Invalid 'mods': expected a number or mod acronyms such as HDDT.")
+        mods = int(parsed)
+    return scores.ModsFilter(mods, exact)
+
+
+async def _player(request: Request, params: Params, message: str, *, id_wins: bool = False) -> dict[str, Any]:
+    """The player named by `id` or `name`, or a 400/404. Most endpoints want
+    exactly one of the two; with id_wins (as bancho.py's most-played does)
+    an id given beside a name is used and the name ignored."""
+    user_id = params.integer("id", minimum=MIN_PLAYER_ID)
+    name = params.string("name", pattern=USERNAME_PATTERN, max_length=15)
+    if user_id is not None and id_wins:
+        name = None
+    if (user_id is None) == (name is None):
+        raise bad_request(message)
+    db = _db(request)
+    row = await (players.player_by_id(db, user_id) if user_id is not None else players.player_by_name(db, name))
+    if row is None:
+        raise not_found("Player not found.")
+    return row
+
+
+async def _beatmap(request: Request, params: Params, *, min_id: int) -> dict[str, Any]:
+    """The map named by `id` or `md5` (the id wins when both are given), or a
+    400/404."""
+    map_id = params.integer("id", minimum=min_id)
+    md5 = params.string("md5", min_length=32, max_length=32, pattern=MD5_PATTERN)
+    if map_id is None and md5 is None:
+        raise bad_request("Must provide either id or md5!")
+    db = _db(request)
+    row = await (maps.map_by_id(db, map_id) if map_id is not None else maps.map_by_md5(db, md5.lower()))
+    if row is None:
+        raise not_found("Map not found.")
+    return row
+
+
+def _limit(params: Params, default: int) -> int:
+    return params.integer("limit", default, minimum=1, maximum=100)
+
+
+# --- players -----------------------------------------------------------------
+
+
+async def search_players(request: Request) -> Response:
+    params = Params(request.query_params)
+    text = params.string("q", min_length=2, max_length=32, required=True)
+    rows = await players.search_players(_db(request), text)
+    return success(results=len(rows), result=rows)
+
+
+async def get_player_count(request: Request) -> Response:
+    total = await players.count_players(_db(request))
+    # Who is online is live game-server state, which this service does not
+    # receive yet; until it does, nobody is online. The total counts every
+    # account, as bancho.py's does.
+    return success(counts={"online": 0, "total": total})
+
+
+async def get_player_info(request: Request) -> Response:
+    params = Params(request.query_params)
+    scope = params.choice("scope", ("info", "stats", "all"), required=True)
+    player = await _player(request, params, "Must provide either id OR name!")
+    out: dict[str, Any] = {}
+    if scope in ("info", "all"):
+        out["info"] = fmt.player_info(player)
+    if scope in ("stats", "all"):
+        rows = await players.player_stats(_db(request), player["id"], PLAYABLE_MODES)
+        out["stats"] = fmt.player_stats(rows)
+    return success(player=out)
+
+
+async def get_player_status(request: Request) -> Response:
+    params = Params(request.query_params)
+    player = await _player(request, params, "Must provide either id OR name!")
+    return success(player_status={"online": False, "last_seen": player["latest_activity"]})
+
+
+async def get_player_scores(request: Request) -> Response:
+    params = Params(request.query_params)
+    scope = params.choice("scope", ("recent", "best"), required=True)
+    mode = _mode(params)
+    mods = _mods_filter(params)
+    limit = _limit(params, 25)
+    include_loved = params.boolean("include_loved", False)
+    include_failed = params.boolean("include_failed", True)
+    player = await _player(request, params, "Must provide either id OR name!")
+    db = _db(request)
+    rows = await scores.player_scores(
+        db,
+        user_id=player["id"],
+        mode=mode,
+        scope=scope,
+        mods=mods,
+        limit=limit,
+        include_loved=include_loved,
+        include_failed=include_failed,
+    )
+    clan = await clans.clan_by_id(db, player["clan_id"]) if player["clan_id"] else None
+    return success(
+        scores=[fmt.player_score(row) for row in rows],
+        player={"id": player["id"], "name": player["name"], "clan": fmt.clan_brief(clan)},
+    )
+
+
+async def get_player_most_played(request: Request) -> Response:
+    params = Params(request.query_params)
+    mode = _mode(params)
+    limit = _limit(params, 25)
+    player = await _player(request, params, "Must provide either id or name.", id_wins=True)
+    rows = await scores.most_played(_db(request), user_id=player["id"], mode=mode, limit=limit)
+    return success(maps=[fmt.most_played(row) for row in rows])
+
+
+async def get_leaderboard(request: Request) -> Response:
+    params = Params(request.query_params)
+    sort = params.choice("sort", tuple(players.LEADERBOARD_SORTS), "pp")
+    mode = _mode(params)
+    limit = _limit(params, 50)
+    offset = params.integer("offset", 0, minimum=0)
+    country = params.string("country", min_length=2, max_length=2, pattern=COUNTRY_PATTERN)
+    rows = await players.leaderboard(
+        _db(request),
+        mode=mode,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+        country=country.lower() if country else None,
+    )
+    return success(leaderboard=[fmt.leaderboard_row(row) for row in rows])
+
+
+# --- maps and scores ---------------------------------------------------------
+
+
+async def get_map_info(request: Request) -> Response:
+    beatmap = await _beatmap(request, Params(request.query_params), min_id=3)
+    return success(map=fmt.beatmap(beatmap))
+
+
+async def get_map_scores(request: Request) -> Response:
+    params = Params(request.query_params)
+    scope = params.choice("scope", ("recent", "best"), required=True)
+    mode = _mode(params)
+    mods = _mods_filter(params)
+    limit = _limit(params, 50)
+    beatmap = await _beatmap(request, params, min_id=0)
+    rows = await scores.map_scores(
+        _db(request), map_md5=beatmap["md5"], mode=mode, scope=scope, mods=mods, limit=limit
+    )
+    return success(scores=[fmt.map_score(row) for row in rows])
+
+
+async def get_score_info(request: Request) -> Response:
+    params = Params(request.query_params)
+    score_id = params.integer("id", minimum=0, maximum=2**63 - 1, required=True)
+    row = await scores.score_by_id(_db(request), score_id)
+    if row is None:
+        raise not_found("Score not found.")
+    return success(score=fmt.score(row))
+
+
+# --- clans and pools ---------------------------------------------------------
+
+
+async def get_clan(request: Request) -> Response:
+    params = Params(request.query_params)
+    clan_id = params.integer("id", minimum=1, required=True)
+    db = _db(request)
+    clan = await clans.clan_by_id(db, clan_id)
+    if clan is None:
+        raise not_found("Clan not found.")
+    members = await clans.clan_members(db, clan_id)
+    return JSONResponse(fmt.clan(clan, members))
+
+
+async def get_mappool(request: Request) -> Response:
+    params = Params(request.query_params)
+    pool_id = params.integer("id", minimum=1, required=True)
+    db = _db(request)
+    pool = await pools.pool_by_id(db, pool_id)
+    if pool is None:
+        raise not_found("Pool not found.")
+    slots = await pools.pool_maps(db, pool_id)
+    # like get_clan, bancho.py answers the pool without a "status" key
+    return JSONResponse(fmt.mappool(pool, slots))
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+ENDPOINTS: dict[str, Handler] = {
+    "search_players": search_players,
+    "get_player_count": get_player_count,
+    "get_player_info": get_player_info,
+    "get_player_status": get_player_status,
+    "get_player_scores": get_player_scores,
+    "get_player_most_played": get_player_most_played,
+    "get_map_info": get_map_info,
+    "get_map_scores": get_map_scores,
+    "get_score_info": get_score_info,
+    "get_leaderboard": get_leaderboard,
+    "get_clan": get_clan,
+    "get_mappool": get_mappool,
+}
+
+
+def routes() -> list[BaseRoute]:
+    table: list[BaseRoute] = []
+    for name, handler in ENDPOINTS.items():
+        table.append(Route(f"/v1/{name}", handler, methods=["GET"], name=f"bancho:{name}"))
+        table.append(Route(f"/{name}", handler, methods=["GET"], name=f"bancho:{name}:legacy"))
+    return table
