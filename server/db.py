@@ -42,6 +42,8 @@ class Database:
         if self.dialect == "mysql":
             options = {"min_size": 1, "max_size": 10, "charset": "utf8mb4"}
         self._db = databases.Database(driver_url(url), **options)
+        # statements sent so far: lets tests prove a listing is not N+1
+        self.query_count = 0
 
     async def connect(self) -> None:
         path = sqlite_path(self.url) if self.dialect == "sqlite" else None
@@ -60,16 +62,20 @@ class Database:
         await self.disconnect()
 
     async def fetch_one(self, query: str, values: Values = None) -> dict[str, Any] | None:
+        self.query_count += 1
         row = await self._db.fetch_one(query, values)
         return None if row is None else dict(row._mapping)
 
     async def fetch_all(self, query: str, values: Values = None) -> list[dict[str, Any]]:
+        self.query_count += 1
         return [dict(row._mapping) for row in await self._db.fetch_all(query, values)]
 
     async def fetch_val(self, query: str, values: Values = None) -> Any:
+        self.query_count += 1
         return await self._db.fetch_val(query, values)
 
     async def execute(self, query: str, values: Values = None) -> Any:
+        self.query_count += 1
         return await self._db.execute(query, values)
 
     async def execute_many(self, query: str, values: list[Mapping[str, Any]]) -> None:

@@ -267,6 +267,10 @@ def demo_data() -> dict[str, list[dict[str, Any]]]:
     users, clans, friends = _players(rng)
     maps = _maps(rng)
     scores = _scores(rng, users, maps)
+    for beatmap in maps:
+        played = [s for s in scores if s["map_md5"] == beatmap["md5"]]
+        beatmap["plays"] = len(played)
+        beatmap["passes"] = sum(s["status"] != ScoreStatus.FAILED for s in played)
     pools, pool_maps = _pool(maps)
     return {
         "users": users,
