@@ -25,10 +25,12 @@ Record = dict[str, Any]
 
 _DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.\d+)?Z?$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# (signed, unsigned) ranges, as MariaDB's strict mode enforces them. SQLite
+# stores at most a signed 64-bit integer, so BIGINT UNSIGNED stops there too.
 _INT_RANGES = {
-    "tinyint": (-(2**7), 2**8 - 1),
-    "int": (-(2**31), 2**32 - 1),
-    "bigint": (-(2**63), 2**64 - 1),
+    "tinyint": ((-(2**7), 2**7 - 1), (0, 2**8 - 1)),
+    "int": ((-(2**31), 2**31 - 1), (0, 2**32 - 1)),
+    "bigint": ((-(2**63), 2**63 - 1), (0, 2**63 - 1)),
 }
 # A password hash no password matches: fixtures never carry real ones.
 _NO_PASSWORD = "$2b$12$" + "." * 53
@@ -46,6 +48,10 @@ def _user_defaults(record: Record) -> Record:
     name = record.get("name")
     if not isinstance(name, str) or not USERNAME_PATTERN.match(name):
         raise ValueError("'name' must match ^[\\w \\[\\]-]{2,15}$")
+    if record.get("id") is None:
+        # left to auto-increment, a player would get no stats rows (they are
+        # derived from the id) and a different id on each backend
+        raise ValueError("'id' is required: stats, scores and clans refer to a player by id")
     safe = safe_name(name)
     return {"safe_name": safe, "email": f"{safe}@fixture.invalid", "pw_bcrypt": _NO_PASSWORD}
 
@@ -80,7 +86,7 @@ def _check_value(column: schema.Column, value: Any) -> Any:
             return None
         raise ValueError(f"'{column.name}' must not be null")
     if column.type in _INT_RANGES:
-        low, high = _INT_RANGES[column.type]
+        low, high = _INT_RANGES[column.type][column.unsigned]
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise ValueError(f"'{column.name}' must be an integer from {low} to {high}")
         return value

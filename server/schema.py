@@ -121,6 +121,7 @@ class Column:
     choices: tuple[str, ...]  # ENUM values
     nullable: bool
     has_default: bool  # a DEFAULT, AUTO_INCREMENT or NULL makes a column optional on insert
+    unsigned: bool = False  # an UNSIGNED integer column
 
 
 _COLUMN = re.compile(r"^`?(\w+)`?\s+(\w+)(?:\(([^)]*)\))?(.*)$", re.S)
@@ -151,6 +152,7 @@ def tables(sql: SqlFile) -> dict[str, list[Column]]:
                     choices=tuple(re.findall(r"'((?:[^']|'')*)'", args or "")) if base == "enum" else (),
                     nullable=nullable,
                     has_default=nullable or "DEFAULT" in rest_upper or "AUTO_INCREMENT" in rest_upper,
+                    unsigned=bool(re.match(r"\s*UNSIGNED\b", rest_upper)),
                 )
             )
         found[match.group(1)] = columns
