@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import AsyncIterator
 
 from starlette.applications import Starlette
@@ -16,7 +17,7 @@ from . import demo
 from .db import Database
 from .migrate import migrate
 from .responses import ApiError, JSONResponse
-from .routes import bancho
+from .routes import bancho, v1
 from .settings import Settings, load_settings
 
 log = logging.getLogger("server")
@@ -63,7 +64,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await db.disconnect()
 
     app = Starlette(
-        routes=bancho.routes(),
+        routes=[*bancho.routes(), *v1.routes()],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
@@ -73,4 +74,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     app.state.db = db
     app.state.settings = settings
+    app.add_middleware(CollapseSlashes)
     return app
+
+
+class CollapseSlashes:
+    """Treat `//` in a path as `/`: a popular v1 client asks for
+    `/api//get_user`, which the official host's proxy merges."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            scope = dict(scope, path=re.sub("/{2,}", "/", scope["path"]))
+        await self.app(scope, receive, send)

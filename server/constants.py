@@ -198,3 +198,44 @@ def safe_name(name: str) -> str:
 def mods_acronyms(mods: int) -> str:
     """Mods as their acronyms in bit order ('HDHR'); 'NM' for none."""
     return "".join(acronym for acronym, mod in MOD_ACRONYMS.items() if mods & mod) or "NM"
+
+
+# osu!api v1's `approved` for each bancho.py map status. v1 has no value for
+# "update available" or "not submitted": the first reads as WIP (-1, the
+# map's file is not the ranked one), the second as graveyard (-2, the map is
+# on no leaderboard).
+V1_APPROVED: dict[MapStatus, int] = {
+    MapStatus.NOT_SUBMITTED: -2,
+    MapStatus.PENDING: 0,
+    MapStatus.UPDATE_AVAILABLE: -1,
+    MapStatus.RANKED: 1,
+    MapStatus.APPROVED: 2,
+    MapStatus.QUALIFIED: 3,
+    MapStatus.LOVED: 4,
+}
+
+# Statuses whose maps have a ranked date in v1 (approved_date not null).
+V1_DATED_STATUSES = (MapStatus.RANKED, MapStatus.APPROVED, MapStatus.QUALIFIED, MapStatus.LOVED)
+# Statuses whose maps award pp.
+PP_STATUSES = (MapStatus.RANKED, MapStatus.APPROVED)
+
+
+def score_for_level(level: int) -> int:
+    """Total score needed to reach a level, by osu!'s curve."""
+    if level <= 100:
+        # rounded to the nearest point: level 100 needs 26,931,190,829
+        return round(5000 / 3 * (4 * level**3 - 3 * level**2 - level) + 1.25 * 1.8 ** (level - 60))
+    return score_for_level(100) + 100_000_000_000 * (level - 100)
+
+
+def level_from_score(total_score: int) -> float:
+    """The fractional level of a total score: the level reached plus the
+    progress towards the next one."""
+    level = 1
+    if total_score >= score_for_level(100):
+        level = 100 + (total_score - score_for_level(100)) // 100_000_000_000
+    else:
+        while score_for_level(level + 1) <= total_score:
+            level += 1
+    floor, ceiling = score_for_level(level), score_for_level(level + 1)
+    return level + (total_score - floor) / (ceiling - floor)

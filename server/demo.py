@@ -44,7 +44,7 @@ _SETS = [
     ("xi", "FREEDOM DiVE", "Nakagawa-Kanon", 0, MapStatus.RANKED, [("Normal", 2.4), ("Hyper", 4.1), ("FOUR DIMENSIONS", 7.1)]),
     ("DragonForce", "Through the Fire and Flames", "Ponoyoshi", 0, MapStatus.RANKED, [("Hard", 3.2), ("Legend", 6.6)]),
     ("Camellia", "Exit This Earth's Atomosphere", "ProfessionalBox", 0, MapStatus.APPROVED, [("Insane", 5.2), ("Atmospheric", 8.0)]),
-    ("Mili", "world.execute(me);", "Exile-", 0, MapStatus.LOVED, [("Extra", 5.9)]),
+    ("Mili", "world.execute(me);", "Mathi", 0, MapStatus.LOVED, [("Extra", 5.9)]),
     ("Halozy", "Genryuu Kaiko", "Hollow Wings", 0, MapStatus.QUALIFIED, [("Higan Torrent", 6.2)]),
     ("nekodex", "new beginnings", "pishifat", 0, MapStatus.PENDING, [("Beginner", 1.1)]),
     ("Toby Fox", "MEGALOVANIA", "Daycore", 0, MapStatus.NOT_SUBMITTED, [("Determination", 4.8)]),

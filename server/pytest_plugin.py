@@ -6,8 +6,12 @@ embedded database holding your fixture file, and gives you its base URL.
         base_url = osu_api_server("tests/fixtures/players.json")
         assert my_tool.fetch_player(base_url, 3).name == "cookiezi"
 
-Call it with no file for the demo data set. Each call starts its own server;
-all of them stop when the test ends."""
+Call it with no file for the demo data set. The URL it returns carries an
+osu!api v1 key for that server as `.api_key`, for tools that speak v1:
+
+    api = MyV1Client(base_url + "/api", key=base_url.api_key)
+
+Each call starts its own server; all of them stop when the test ends."""
 
 from __future__ import annotations
 
@@ -44,12 +48,25 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"the API server did not answer within {STARTUP_TIMEOUT} s:\n{log.read_text()}")
 
 
+class ServerURL(str):
+    """A server's base URL, with a v1 API key valid on that server."""
+
+    api_key: str
+
+
+def _run_cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run([sys.executable, "-m", "server", *args], env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"`python -m server {' '.join(args)}` failed: {done.stderr.strip()}")
+    return done.stdout
+
+
 class ServerFactory:
     def __init__(self, workdir: Path) -> None:
         self._workdir = workdir
         self._processes: list[subprocess.Popen] = []
 
-    def __call__(self, fixture: str | os.PathLike[str] | None = None) -> str:
+    def __call__(self, fixture: str | os.PathLike[str] | None = None) -> ServerURL:
         index = len(self._processes)
         data_dir = self._workdir / f"server{index}"
         data_dir.mkdir(parents=True)
@@ -60,12 +77,8 @@ class ServerFactory:
             "DEMO_ON_EMPTY": "0" if fixture is not None else "1",
         }
         if fixture is not None:
-            loaded = subprocess.run(
-                [sys.executable, "-m", "server", "db", "load", str(Path(fixture).resolve())],
-                env=env, capture_output=True, text=True,
-            )
-            if loaded.returncode != 0:
-                raise RuntimeError(f"could not load {fixture}: {loaded.stderr.strip()}")
+            _run_cli(env, "db", "load", str(Path(fixture).resolve()))
+        api_key = _run_cli(env, "keys", "create", "--name", "pytest").strip().splitlines()[-1]
         port = _free_port()
         log = data_dir / "server.log"
         with log.open("wb") as out:
@@ -74,7 +87,8 @@ class ServerFactory:
                 env=env, stdout=out, stderr=subprocess.STDOUT,
             )
         self._processes.append(process)
-        url = f"http://127.0.0.1:{port}"
+        url = ServerURL(f"http://127.0.0.1:{port}")
+        url.api_key = api_key
         _wait_until_serving(url, process, log)
         return url
 
@@ -90,7 +104,7 @@ class ServerFactory:
 
 
 @pytest.fixture
-def osu_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., str]]:
+def osu_api_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., ServerURL]]:
     """Start the API over a fresh embedded database: call it with a fixture
     file (or nothing, for the demo data) and get the base URL back."""
     factory = ServerFactory(tmp_path_factory.mktemp("osu_api_server"))

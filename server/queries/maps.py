@@ -26,3 +26,55 @@ async def map_by_id(db: Database, map_id: int) -> dict[str, Any] | None:
 
 async def map_by_md5(db: Database, md5: str) -> dict[str, Any] | None:
     return await db.fetch_one(f"SELECT {map_select()} FROM maps m WHERE m.md5 = :md5", {"md5": md5})
+
+
+async def find_maps(
+    db: Database,
+    *,
+    set_id: int | None,
+    map_id: int | None,
+    md5: str | None,
+    creator_id: int | None,
+    creator_name: str | None,
+    modes: tuple[int, ...] | None,
+    ranked_after: str | None,
+    dated_statuses: tuple[int, ...],
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Maps matching every filter given, with what v1 shows beside them: the
+    mapper's user id (when the mapper plays here), the set's favourite count
+    and the map's average rating. With ranked_after, only maps with a status
+    in dated_statuses updated since then, oldest first (how crawlers page);
+    otherwise by set and map id."""
+    conditions: list[str] = []
+    values: dict[str, Any] = {"limit": limit}
+    for column, name, value in (
+        ("m.set_id", "set_id", set_id),
+        ("m.id", "map_id", map_id),
+        ("m.md5", "md5", md5),
+        ("cu.id", "creator_id", creator_id),
+        ("LOWER(REPLACE(m.creator, ' ', '_'))", "creator_name", creator_name),
+    ):
+        if value is not None:
+            conditions.append(f"{column} = :{name}")
+            values[name] = value
+    if modes is not None:
+        conditions.append("m.mode IN (" + ", ".join(f":mode{i}" for i in range(len(modes))) + ")")
+        values.update({f"mode{i}": mode for i, mode in enumerate(modes)})
+    order = "m.set_id, m.id"
+    if ranked_after is not None:
+        conditions.append("m.last_update > :ranked_after")
+        conditions.append("m.status IN (" + ", ".join(f":dated{i}" for i in range(len(dated_statuses))) + ")")
+        values["ranked_after"] = ranked_after
+        values.update({f"dated{i}": status for i, status in enumerate(dated_statuses)})
+        order = "m.last_update, m.id"
+    where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+    return await db.fetch_all(
+        f"SELECT {map_select()}, cu.id AS creator_id,"
+        " (SELECT COUNT(*) FROM favourites f WHERE f.setid = m.set_id) AS favourite_count,"
+        " (SELECT AVG(r.rating) FROM ratings r WHERE r.map_md5 = m.md5) AS rating"
+        # the mapper is only known by name: match it to a player here, if any
+        " FROM maps m LEFT JOIN users cu ON cu.safe_name = LOWER(REPLACE(m.creator, ' ', '_'))"
+        f" {where} ORDER BY {order} LIMIT :limit",
+        values,
+    )

@@ -26,7 +26,7 @@ _PLAYER_SCORE_COLUMNS = (
 
 # the columns of a map's score listing, beside its player
 _MAP_SCORE_COLUMNS = (
-    "map_md5", "score", "pp", "acc", "max_combo", "mods", "n300", "n100", "n50", "nmiss",
+    "id", "map_md5", "score", "pp", "acc", "max_combo", "mods", "n300", "n100", "n50", "nmiss",
     "ngeki", "nkatu", "grade", "status", "mode", "play_time", "time_elapsed", "userid",
     "perfect",
 )
@@ -36,16 +36,18 @@ RANKED_STATUSES = (int(MapStatus.RANKED), int(MapStatus.APPROVED))
 
 @dataclass(frozen=True)
 class ModsFilter:
-    """`exact`: the score has all of these mods (mods & M = M);
-    otherwise any of them (mods & M != 0)."""
+    """How a score's mods must relate to `mods`: "all" of them present
+    (mods & M = M), "any" of them (mods & M != 0), or "equal" (exactly M)."""
 
     mods: int
-    exact: bool
+    match: str = "all"
 
     def sql(self, column: str) -> str:
-        if self.exact:
+        if self.match == "all":
             return f"({column} & :mods) = :mods"
-        return f"({column} & :mods) != 0"
+        if self.match == "any":
+            return f"({column} & :mods) != 0"
+        return f"{column} = :mods"
 
 
 def _columns(table: str, columns: tuple[str, ...]) -> str:
@@ -69,6 +71,7 @@ async def player_scores(
     limit: int,
     include_loved: bool,
     include_failed: bool,
+    played_after: str | None = None,
 ) -> list[dict[str, Any]]:
     """best: the player's best scores on ranked and approved (and loved) maps
     by pp; recent: all their scores, newest first. Map columns come prefixed
@@ -78,6 +81,9 @@ async def player_scores(
     if mods is not None:
         values["mods"] = mods.mods
         conditions.append(mods.sql("s.mods"))
+    if played_after is not None:
+        values["played_after"] = played_after
+        conditions.append("s.play_time > :played_after")
     if scope == "best":
         statuses = RANKED_STATUSES + ((int(MapStatus.LOVED),) if include_loved else ())
         conditions.append(f"s.status = {int(ScoreStatus.BEST)}")
@@ -140,4 +146,43 @@ async def most_played(db: Database, *, user_id: int, mode: int, limit: int) -> l
         " WHERE s.userid = :user_id AND s.mode = :mode"
         f" GROUP BY {map_columns} ORDER BY plays DESC, m.id ASC LIMIT :limit",
         {"user_id": user_id, "mode": mode, "limit": limit},
+    )
+
+
+async def player_map_scores(
+    db: Database, *, user_id: int, map_md5: str, mode: int, mods: ModsFilter | None
+) -> list[dict[str, Any]]:
+    """A player's passed scores on one map in one mode, highest first."""
+    values: dict[str, Any] = {"user_id": user_id, "map_md5": map_md5, "mode": mode}
+    conditions = ["s.userid = :user_id", "s.map_md5 = :map_md5", "s.mode = :mode",
+                  f"s.status != {int(ScoreStatus.FAILED)}"]
+    if mods is not None:
+        values["mods"] = mods.mods
+        conditions.append(mods.sql("s.mods"))
+    return await db.fetch_all(
+        f"SELECT {_columns('s', SCORE_COLUMNS)}, u.name AS player_name"
+        " FROM scores s JOIN users u ON u.id = s.userid"
+        f" WHERE {' AND '.join(conditions)} ORDER BY s.score DESC, s.id ASC",
+        values,
+    )
+
+
+async def score_with_player(db: Database, score_id: int) -> dict[str, Any] | None:
+    """One score with its player's name and privileges."""
+    return await db.fetch_one(
+        f"SELECT {_columns('s', SCORE_COLUMNS)}, u.name AS player_name, u.priv AS player_priv"
+        " FROM scores s JOIN users u ON u.id = s.userid WHERE s.id = :id",
+        {"id": score_id},
+    )
+
+
+async def hit_totals(db: Database, *, user_id: int, mode: int, map_statuses: tuple[int, ...]) -> dict[str, Any] | None:
+    """A player's 300s, 100s and 50s summed over their scores in a mode on
+    maps of the given statuses (bancho.py keeps no such totals)."""
+    values: dict[str, Any] = {"user_id": user_id, "mode": mode}
+    return await db.fetch_one(
+        "SELECT SUM(s.n300) AS n300, SUM(s.n100) AS n100, SUM(s.n50) AS n50"
+        " FROM scores s JOIN maps m ON m.md5 = s.map_md5"
+        f" WHERE s.userid = :user_id AND s.mode = :mode AND m.status {_in_list('status', map_statuses, values)}",
+        values,
     )

@@ -42,7 +42,7 @@ def _mods_filter(params: Params) -> scores.ModsFilter | None:
     text = params.string("mods", max_length=64)
     if text is None or text == "":
         return None
-    exact = not text.startswith("~")
+    match = "any" if text.startswith("~") else "all"
     body = text[1:] if text[0] in "=~" else text
     if body.isdecimal():
         mods = int(body)
@@ -53,7 +53,7 @@ def _mods_filter(params: Params) -> scores.ModsFilter | None:
         if parsed is None:
             raise bad_request("Invalid 'mods': expected a number or mod acronyms such as HDDT.")
         mods = int(parsed)
-    return scores.ModsFilter(mods, exact)
+    return scores.ModsFilter(mods, match)
 
 
 async def _player(request: Request, params: Params, message: str, *, id_wins: bool = False) -> dict[str, Any]:

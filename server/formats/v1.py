@@ -1,0 +1,196 @@
+"""Response shapes of the legacy osu!api v1. Every scalar is a JSON string
+(integers without a decimal point, booleans "1"/"0", dates
+"YYYY-MM-DD HH:MM:SS" in UTC); null only where the official API sends null.
+Keys come in the order the live API sends them."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from ..constants import PP_STATUSES, V1_APPROVED, V1_DATED_STATUSES, MapStatus, level_from_score
+
+
+def integer(value: Any) -> str | None:
+    return None if value is None else str(int(value))
+
+
+def number(value: Any) -> str | None:
+    """A float as the live API prints single-precision columns: at most six
+    significant digits, no trailing zeros or point, never an exponent."""
+    if value is None:
+        return None
+    value = float(value)
+    text = f"{value:.6g}"
+    if "e" in text:
+        text = f"{value:.6f}" if abs(value) < 1 else f"{round(value):d}"
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
+
+
+def flag(value: Any) -> str:
+    return "1" if value else "0"
+
+
+def date(value: Any) -> str | None:
+    """A DATETIME column (datetime from MySQL, text from SQLite)."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value).replace("T", " ")[:19]
+
+
+def unix_date(seconds: int) -> str:
+    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def beatmap(row: dict[str, Any], mode: int | None = None) -> dict[str, Any]:
+    """A map row (with creator_id, favourite_count, rating) as v1 shows it;
+    `mode` overrides the map's own for converts."""
+    status = MapStatus(row["status"])
+    updated = date(row["last_update"])
+    return {
+        "beatmapset_id": integer(row["set_id"]),
+        "beatmap_id": integer(row["id"]),
+        "approved": integer(V1_APPROVED[status]),
+        "total_length": integer(row["total_length"]),
+        # bancho.py keeps no drain time; the full length stands in for it
+        "hit_length": integer(row["total_length"]),
+        "version": row["version"],
+        "file_md5": row["md5"],
+        "diff_size": number(row["cs"]),
+        "diff_overall": number(row["od"]),
+        "diff_approach": number(row["ar"]),
+        "diff_drain": number(row["hp"]),
+        "mode": integer(row["mode"] if mode is None else mode),
+        "count_normal": "0",
+        "count_slider": "0",
+        "count_spinner": "0",
+        # no submission or ranking dates are stored: the last update stands in
+        "submit_date": updated,
+        "approved_date": updated if status in V1_DATED_STATUSES else None,
+        "last_update": updated,
+        "artist": row["artist"],
+        "artist_unicode": row["artist"],
+        "title": row["title"],
+        "title_unicode": row["title"],
+        "creator": row["creator"],
+        "creator_id": integer(row["creator_id"] or 0),
+        "bpm": number(row["bpm"]),
+        "source": "",
+        "tags": "",
+        "genre_id": "0",
+        "language_id": "0",
+        "favourite_count": integer(row["favourite_count"] or 0),
+        "rating": number(row["rating"] or 0),
+        "storyboard": "0",
+        "video": "0",
+        "download_unavailable": "0",
+        "audio_unavailable": "0",
+        "playcount": integer(row["plays"]),
+        "passcount": integer(row["passes"]),
+        "packs": None,
+        "max_combo": integer(row["max_combo"]),
+        "diff_aim": None,
+        "diff_speed": None,
+        "difficultyrating": number(row["diff"]),
+    }
+
+
+def user(player: dict[str, Any], stats: dict[str, Any] | None, hits: dict[str, Any] | None) -> dict[str, Any]:
+    """A player with their stats in one mode; the stats fields are null when
+    the player has no stats row in that mode."""
+    def stat(value: Any, convert=integer) -> str | None:
+        return None if stats is None else convert(value)
+
+    s = stats or {}
+    h = hits or {}
+    return {
+        "user_id": integer(player["id"]),
+        "username": player["name"],
+        "join_date": unix_date(player["creation_time"]),
+        "count300": stat(h.get("n300") or 0),
+        "count100": stat(h.get("n100") or 0),
+        "count50": stat(h.get("n50") or 0),
+        "playcount": stat(s.get("plays")),
+        "ranked_score": stat(s.get("rscore")),
+        "total_score": stat(s.get("tscore")),
+        "pp_rank": stat(s.get("global_rank")),
+        "level": stat(level_from_score(int(s.get("tscore") or 0)), number),
+        "pp_raw": stat(s.get("pp"), number),
+        # the one field the live API prints at full double precision
+        "accuracy": stat(s.get("acc"), lambda v: repr(float(v))),
+        "count_rank_ss": stat(s.get("x_count")),
+        "count_rank_ssh": stat(s.get("xh_count")),
+        "count_rank_s": stat(s.get("s_count")),
+        "count_rank_sh": stat(s.get("sh_count")),
+        "count_rank_a": stat(s.get("a_count")),
+        "country": player["country"].upper(),
+        "total_seconds_played": stat(s.get("playtime")),
+        "pp_country_rank": stat(s.get("country_rank")),
+        "events": [],
+    }
+
+
+def _pp(row: dict[str, Any], map_status: int) -> str | None:
+    # scores on maps that award no pp (loved, qualified...) show null
+    return number(row["pp"]) if map_status in PP_STATUSES else None
+
+
+def _hits(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "maxcombo": integer(row["max_combo"]),
+        "count50": integer(row["n50"]),
+        "count100": integer(row["n100"]),
+        "count300": integer(row["n300"]),
+        "countmiss": integer(row["nmiss"]),
+        "countkatu": integer(row["nkatu"]),
+        "countgeki": integer(row["ngeki"]),
+        "perfect": flag(row["perfect"]),
+        "enabled_mods": integer(row["mods"]),
+    }
+
+
+def map_score(row: dict[str, Any], map_status: int, replay_available: bool) -> dict[str, Any]:
+    """A get_scores row."""
+    return {
+        "score_id": integer(row["id"]),
+        "score": integer(row["score"]),
+        "username": row["player_name"],
+        **_hits(row),
+        "user_id": integer(row["userid"]),
+        "date": date(row["play_time"]),
+        "rank": row["grade"],
+        "pp": _pp(row, map_status),
+        "replay_available": flag(replay_available),
+    }
+
+
+def best_score(row: dict[str, Any], user_id: int, replay_available: bool) -> dict[str, Any]:
+    """A get_user_best row (a player's score joined with its map_ columns)."""
+    return {
+        "beatmap_id": integer(row["map_id"]),
+        "score_id": integer(row["id"]),
+        "score": integer(row["score"]),
+        **_hits(row),
+        "user_id": integer(user_id),
+        "date": date(row["play_time"]),
+        "rank": row["grade"],
+        "pp": number(row["pp"]),
+        "replay_available": flag(replay_available),
+    }
+
+
+def recent_score(row: dict[str, Any], user_id: int, failed: bool) -> dict[str, Any]:
+    """A get_user_recent row: no pp, and no score id for a failed play."""
+    return {
+        "beatmap_id": integer(row["map_id"]),
+        "score": integer(row["score"]),
+        **_hits(row),
+        "user_id": integer(user_id),
+        "date": date(row["play_time"]),
+        "rank": row["grade"],
+        "score_id": None if failed else integer(row["id"]),
+    }
