@@ -46,7 +46,7 @@ async def prepare_database(db: Database, settings: Settings) -> None:
     empty gets the demo data, so a first start answers at once."""
     await migrate(db)
     if settings.is_embedded and settings.demo_on_empty and await demo.is_empty(db):
-        await demo.load(db)
+        await demo.load(db, settings.data_dir)
         log.info("loaded the demo data set into %s", settings.database_url)
 
 

@@ -68,30 +68,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _with_database(settings: Settings, work: Callable[[Database], Awaitable[str]]) -> str:
+Work = Callable[[Database, Settings], Awaitable[str]]
+
+
+async def _with_database(settings: Settings, work: Work) -> str:
     async with Database(settings.database_url) as db:
-        return await work(db)
+        return await work(db, settings)
 
 
-async def _migrate(db: Database) -> str:
+async def _migrate(db: Database, settings: Settings) -> str:
     applied = await migrate(db)
     return f"applied: {', '.join(applied)}" if applied else "the schema is up to date"
 
 
-async def _demo(db: Database) -> str:
+async def _demo(db: Database, settings: Settings) -> str:
     await migrate(db)
     if not await demo.is_empty(db):
         raise fixtures.FixtureError("the database already has players; the demo data goes into an empty one")
-    counts = await demo.load(db)
+    counts = await demo.load(db, settings.data_dir)
     return "loaded the demo data: " + ", ".join(f"{n} {table}" for table, n in counts.items())
 
 
-def _load(path: Path) -> Callable[[Database], Awaitable[str]]:
-    async def work(db: Database) -> str:
+def _load(path: Path) -> Work:
+    async def work(db: Database, settings: Settings) -> str:
         data = fixtures.load_file(path)
-        fixtures.validate(data)  # report a bad file before touching the schema
+        # report a bad file before touching the schema
+        fixtures.validate(data)
+        fixtures.validate_files(data)
         await migrate(db)
-        counts = await fixtures.load(db, data)
+        counts = await fixtures.load(db, data, settings.data_dir)
         return f"loaded {path}: " + ", ".join(f"{n} {table}" for table, n in counts.items())
 
     return work

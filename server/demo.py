@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import random
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from . import fixtures
@@ -290,5 +291,6 @@ async def is_empty(db: Database) -> bool:
     return not await db.fetch_val("SELECT COUNT(*) FROM users WHERE id != :bot", {"bot": BOT_USER_ID})
 
 
-async def load(db: Database) -> dict[str, int]:
-    return await fixtures.load(db, demo_data())
+async def load(db: Database, data_dir: Path | None = None) -> dict[str, int]:
+    """Load the demo data; its files (beatmaps, replays) go under data_dir."""
+    return await fixtures.load(db, demo_data(), data_dir)

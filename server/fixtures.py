@@ -10,6 +10,9 @@ every mode for each new player, ...)."""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import os
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -137,6 +140,38 @@ _UNIQUE_KEYS: dict[str, list[tuple[str, ...]]] = {
 }
 
 
+# Files a fixture may carry beside its tables, keyed by map or score id:
+# the folder under DATA_DIR, the file suffix, and how JSON holds the bytes.
+FILE_KINDS = {
+    "beatmap_files": ("osu", ".osu", "text"),  # .osu files, as text
+    "replays": ("osr", ".osr", "base64"),  # replay frame streams (LZMA), base64
+}
+
+
+def validate_files(data: Any) -> dict[str, bytes]:
+    """The fixture's files as {relative path under DATA_DIR: bytes}, or
+    FixtureError naming the first bad entry."""
+    files: dict[str, bytes] = {}
+    for kind, (folder, suffix, encoding) in FILE_KINDS.items():
+        entries = data.get(kind, {}) if isinstance(data, dict) else {}
+        if not isinstance(entries, dict):
+            raise FixtureError(f"{kind}: must be an object keyed by id")
+        for key, value in entries.items():
+            if not key.isdecimal() or int(key) > 2**63 - 1:
+                raise FixtureError(f"{kind}[{key!r}]: the key must be an id")
+            if not isinstance(value, str):
+                raise FixtureError(f"{kind}[{key!r}]: must be a string ({encoding})")
+            if encoding == "base64":
+                try:
+                    content = base64.b64decode(value, validate=True)
+                except binascii.Error:
+                    raise FixtureError(f"{kind}[{key!r}]: not valid base64") from None
+            else:
+                content = value.encode("utf-8")
+            files[f"{folder}/{int(key)}{suffix}"] = content
+    return files
+
+
 def validate(data: Any) -> dict[str, list[Record]]:
     """The fixture's records ready to insert, or FixtureError naming the
     first bad record as table[index]."""
@@ -145,6 +180,8 @@ def validate(data: Any) -> dict[str, list[Record]]:
     tables = schema.tables(schema.base_schema())
     checked: dict[str, list[Record]] = {}
     for table, records in data.items():
+        if table in FILE_KINDS:
+            continue
         if table not in tables:
             raise FixtureError(f"unknown table '{table}' (known: {', '.join(sorted(tables))})")
         if not isinstance(records, list):
@@ -184,11 +221,44 @@ def _add_missing_stats(checked: dict[str, list[Record]]) -> None:
                 stats.append({"id": user["id"], "mode": int(mode)})
 
 
-async def load(db: Database, data: Any) -> dict[str, int]:
-    """Validate, then insert everything in one transaction. Returns the count
-    of rows written per table."""
+async def load(db: Database, data: Any, data_dir: Path | None = None) -> dict[str, int]:
+    """Validate, then insert everything in one transaction and put the
+    fixture's files under data_dir. Returns the count of rows written per
+    table (and of files). Files are staged before the transaction and moved
+    into place only once it has committed, so a refused fixture leaves
+    neither rows nor files behind."""
     checked = validate(data)
+    files = validate_files(data)
+    if files and data_dir is None:
+        raise FixtureError("this fixture carries files, but no data folder was given for them")
+    staged = _stage(files, data_dir) if files else []
     counts: dict[str, int] = {}
+    try:
+        await _insert(db, checked, counts)
+    except BaseException:
+        for temporary, _ in staged:
+            temporary.unlink(missing_ok=True)
+        raise
+    for temporary, final in staged:
+        os.replace(temporary, final)
+    for kind, (folder, _, _) in FILE_KINDS.items():
+        if data.get(kind):
+            counts[kind] = len(data[kind])
+    return counts
+
+
+def _stage(files: dict[str, bytes], data_dir: Path) -> list[tuple[Path, Path]]:
+    staged = []
+    for relative, content in files.items():
+        final = data_dir / relative
+        final.parent.mkdir(parents=True, exist_ok=True)
+        temporary = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        temporary.write_bytes(content)
+        staged.append((temporary, final))
+    return staged
+
+
+async def _insert(db: Database, checked: dict[str, list[Record]], counts: dict[str, int]) -> None:
     async with db.transaction():
         for table, rows in checked.items():
             for columns, group in _by_columns(rows).items():

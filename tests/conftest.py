@@ -52,8 +52,13 @@ class Backend:
         self._mariadb.create_database(name)
         return self._mariadb.url(name)
 
+    @property
+    def data_dir(self) -> Path:
+        """The data folder of the backend's apps (demo files land here)."""
+        return self._tmp / "data"
+
     def settings(self, url: str, **changes) -> Settings:
-        fields = dict(database_url=url, host="127.0.0.1", port=0, data_dir=self._tmp / "data", demo_on_empty=False)
+        fields = dict(database_url=url, host="127.0.0.1", port=0, data_dir=self.data_dir, demo_on_empty=False)
         fields.update(changes)
         return Settings(**fields)
 
@@ -68,17 +73,17 @@ def run(coro):
     return asyncio.run(coro)
 
 
-async def _migrated_with_demo(url: str) -> None:
+async def _migrated_with_demo(url: str, data_dir: Path) -> None:
     async with Database(url) as db:
         await migrate(db)
-        await demo.load(db)
+        await demo.load(db, data_dir)
 
 
 @pytest.fixture(scope="session")
 def demo_url(backend: Backend) -> str:
     """A database of the backend's kind holding the demo data."""
     url = backend.new_database_url()
-    run(_migrated_with_demo(url))
+    run(_migrated_with_demo(url, backend.data_dir))
     return url
 
 
