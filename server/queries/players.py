@@ -113,3 +113,7 @@ async def leaderboard(
         f" ORDER BY s.{column} DESC, u.id ASC LIMIT :limit OFFSET :offset",
         values,
     )
+
+
+async def player_by_api_key(db: Database, api_key: str) -> dict[str, Any] | None:
+    return await db.fetch_one(f"SELECT {_INFO_SELECT} FROM users u WHERE u.api_key = :key", {"key": api_key})
