@@ -22,12 +22,11 @@ class Params:
     def __init__(self, query: QueryParams) -> None:
         self._query = query
 
-    def raw(self, name: str) -> str | None:
+    def _get(self, name: str, required: bool) -> str | None:
         value = self._query.get(name)
-        return None if value is None else value
-
-    def has(self, name: str) -> bool:
-        return self._query.get(name) is not None
+        if value is None and required:
+            raise bad_request(f"Missing required parameter '{name}'.")
+        return value
 
     def integer(
         self,
@@ -38,8 +37,8 @@ class Params:
         maximum: int = MAX_INT32,
         required: bool = False,
     ) -> int | None:
-        value = self._query.get(name)
-        if value is None or (value == "" and not required):
+        value = self._get(name, required)
+        if value is None or value == "":
             if required:
                 raise bad_request(f"Missing required parameter '{name}'.")
             return default
@@ -60,10 +59,8 @@ class Params:
         pattern: re.Pattern[str] | None = None,
         required: bool = False,
     ) -> str | None:
-        value = self._query.get(name)
+        value = self._get(name, required)
         if value is None:
-            if required:
-                raise bad_request(f"Missing required parameter '{name}'.")
             return default
         if not min_length <= len(value) <= max_length:
             raise bad_request(
@@ -76,10 +73,8 @@ class Params:
     def choice(
         self, name: str, choices: Sequence[str], default: str | None = None, *, required: bool = False
     ) -> str | None:
-        value = self._query.get(name)
+        value = self._get(name, required)
         if value is None:
-            if required:
-                raise bad_request(f"Missing required parameter '{name}'.")
             return default
         if value not in choices:
             raise bad_request(f"Invalid '{name}': must be one of {', '.join(choices)}.")
