@@ -1,0 +1,196 @@
+"""SQL for live state: player sessions (presence) and multiplayer matches,
+written by the game server through the ingest API and read by the bancho-style
+endpoints. Freshness is always part of the read: a session whose heartbeat
+is older than its cut-off, or a match not updated since its cut-off, is never
+returned, whether or not the clean-up has deleted it yet."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable, Sequence
+
+from ..constants import Privileges
+from ..db import Database
+from .maps import map_select
+
+UNRESTRICTED = int(Privileges.UNRESTRICTED)
+# bancho.py's bot: always online there, never counted
+BOT_ID = 1
+
+SESSION_COLUMNS = ("login_time", "action", "info_text", "mode", "mods", "map_md5")
+MATCH_COLUMNS = (
+    "name", "mode", "mods", "seed", "host_id", "in_progress", "is_scrimming",
+    "map_id", "map_md5", "map_name",
+)
+SLOT_COLUMNS = ("slot", "user_id", "status", "team", "mods", "loaded", "skipped")
+
+
+def _upsert(db: Database, table: str, key: str, columns: Sequence[str]) -> str:
+    """One INSERT that replaces the row with the same primary key: atomic on
+    both dialects, so concurrent writers of one row never collide."""
+    names = ", ".join((key, *columns))
+    params = ", ".join(f":{c}" for c in (key, *columns))
+    if db.dialect == "mysql":
+        updates = ", ".join(f"{c} = VALUES({c})" for c in columns)
+        return f"INSERT INTO {table} ({names}) VALUES ({params}) ON DUPLICATE KEY UPDATE {updates}"
+    updates = ", ".join(f"{c} = excluded.{c}" for c in columns)
+    return f"INSERT INTO {table} ({names}) VALUES ({params}) ON CONFLICT ({key}) DO UPDATE SET {updates}"
+
+
+def online_sql(user_column: str, since_param: str = "online_since") -> str:
+    """An SQL expression, 1 when the player in user_column has a fresh
+    session (heartbeat at or after :since_param), for use inside other
+    queries (a pool's creator)."""
+    return (
+        "EXISTS (SELECT 1 FROM live_sessions ls"
+        f" WHERE ls.user_id = {user_column} AND ls.heartbeat_at >= :{since_param})"
+    )
+
+
+# --- clean-up ----------------------------------------------------------------
+
+
+async def delete_expired(db: Database, *, sessions_before: int, matches_before: int) -> None:
+    """Delete sessions and matches that went stale (both by an indexed
+    range, so this costs two index look-ups when nothing has expired)."""
+    await db.execute("DELETE FROM live_sessions WHERE heartbeat_at < :before", {"before": sessions_before})
+    stale = [
+        row["id"]
+        for row in await db.fetch_all("SELECT id FROM live_matches WHERE updated_at < :before", {"before": matches_before})
+    ]
+    if stale:
+        async with db.transaction():
+            await _delete_matches(db, stale)
+
+
+async def _delete_matches(db: Database, match_ids: Iterable[int]) -> None:
+    ids = list(match_ids)
+    placeholders = ", ".join(f":id{i}" for i in range(len(ids)))
+    values = {f"id{i}": match_id for i, match_id in enumerate(ids)}
+    for table, column in (("live_match_slots", "match_id"), ("live_match_refs", "match_id"), ("live_matches", "id")):
+        await db.execute(f"DELETE FROM {table} WHERE {column} IN ({placeholders})", values)
+
+
+# --- sessions ------------------------------------------------------------------
+
+
+async def put_session(db: Database, user_id: int, session: dict[str, Any], now: int) -> None:
+    """Create or replace the player's session, as of now."""
+    values = {column: session[column] for column in SESSION_COLUMNS}
+    await db.execute(
+        _upsert(db, "live_sessions", "user_id", (*SESSION_COLUMNS, "heartbeat_at")),
+        {"user_id": user_id, **values, "heartbeat_at": now},
+    )
+
+
+async def has_session(db: Database, user_id: int, since: int) -> bool:
+    row = await db.fetch_one(
+        "SELECT user_id FROM live_sessions WHERE user_id = :user_id AND heartbeat_at >= :since",
+        {"user_id": user_id, "since": since},
+    )
+    return row is not None
+
+
+async def heartbeat(db: Database, user_id: int, changes: dict[str, Any], now: int) -> None:
+    """Mark the session fresh as of now, updating the status fields given."""
+    columns = [c for c in SESSION_COLUMNS if c in changes]
+    sets = ", ".join([*(f"{c} = :{c}" for c in columns), "heartbeat_at = :now"])
+    await db.execute(
+        f"UPDATE live_sessions SET {sets} WHERE user_id = :user_id",
+        {**{c: changes[c] for c in columns}, "now": now, "user_id": user_id},
+    )
+
+
+async def delete_session(db: Database, user_id: int) -> None:
+    await db.execute("DELETE FROM live_sessions WHERE user_id = :user_id", {"user_id": user_id})
+
+
+async def count_online(db: Database, since: int) -> int:
+    """Unrestricted players with a fresh session, the bot left out."""
+    return await db.fetch_val(
+        "SELECT COUNT(*) FROM live_sessions s JOIN users u ON u.id = s.user_id"
+        f" WHERE s.heartbeat_at >= :since AND s.user_id != {BOT_ID}"
+        f" AND (u.priv & {UNRESTRICTED}) = {UNRESTRICTED}",
+        {"since": since},
+    )
+
+
+async def session(db: Database, user_id: int, since: int) -> dict[str, Any] | None:
+    """The player's fresh session with the map it names (map columns
+    prefixed beatmap_, all NULL when the map is unknown), or None."""
+    return await db.fetch_one(
+        "SELECT s.login_time, s.action, s.info_text, s.mode, s.mods, s.map_md5,"
+        f" {map_select('m', 'beatmap_')}"
+        " FROM live_sessions s LEFT JOIN maps m ON m.md5 = s.map_md5 AND s.map_md5 != ''"
+        " WHERE s.user_id = :user_id AND s.heartbeat_at >= :since",
+        {"user_id": user_id, "since": since},
+    )
+
+
+# --- matches -------------------------------------------------------------------
+
+
+async def replace_match(db: Database, match_id: int, match: dict[str, Any], now: int) -> None:
+    """Replace the whole state of a match (its row, referees and slots) in
+    one transaction. The match row is written first: its row lock (MariaDB)
+    or the write lock (SQLite) orders concurrent replaces of one match."""
+    async with db.transaction():
+        await db.execute(
+            _upsert(db, "live_matches", "id", (*MATCH_COLUMNS, "updated_at")),
+            {"id": match_id, **{c: match[c] for c in MATCH_COLUMNS}, "updated_at": now},
+        )
+        await db.execute("DELETE FROM live_match_refs WHERE match_id = :id", {"id": match_id})
+        await db.execute("DELETE FROM live_match_slots WHERE match_id = :id", {"id": match_id})
+        await db.execute_many(
+            "INSERT INTO live_match_refs (match_id, user_id) VALUES (:match_id, :user_id)",
+            [{"match_id": match_id, "user_id": user_id} for user_id in match["referee_ids"]],
+        )
+        await db.execute_many(
+            f"INSERT INTO live_match_slots (match_id, {', '.join(SLOT_COLUMNS)})"
+            f" VALUES (:match_id, {', '.join(f':{c}' for c in SLOT_COLUMNS)})",
+            [{"match_id": match_id, **{c: slot[c] for c in SLOT_COLUMNS}} for slot in match["slots"]],
+        )
+
+
+async def delete_match(db: Database, match_id: int) -> None:
+    async with db.transaction():
+        await _delete_matches(db, [match_id])
+
+
+async def match_state(
+    db: Database, match_id: int, since: int
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]] | None:
+    """A match updated at or after since, with its referees and occupied
+    slots, or None. Read in one transaction, so a replace that commits
+    meanwhile is seen whole or not at all."""
+    async with db.transaction():
+        row = await match_by_id(db, match_id, since)
+        if row is None:
+            return None
+        return row, await match_refs(db, match_id), await match_slots(db, match_id)
+
+
+async def match_by_id(db: Database, match_id: int, since: int) -> dict[str, Any] | None:
+    """A match updated at or after since, with its host's name."""
+    return await db.fetch_one(
+        f"SELECT m.id, {', '.join(f'm.{c}' for c in MATCH_COLUMNS)}, u.name AS host_name"
+        " FROM live_matches m LEFT JOIN users u ON u.id = m.host_id"
+        " WHERE m.id = :id AND m.updated_at >= :since",
+        {"id": match_id, "since": since},
+    )
+
+
+async def match_refs(db: Database, match_id: int) -> list[dict[str, Any]]:
+    return await db.fetch_all(
+        "SELECT r.user_id, u.name FROM live_match_refs r LEFT JOIN users u ON u.id = r.user_id"
+        " WHERE r.match_id = :id ORDER BY r.user_id",
+        {"id": match_id},
+    )
+
+
+async def match_slots(db: Database, match_id: int) -> list[dict[str, Any]]:
+    return await db.fetch_all(
+        f"SELECT {', '.join(f's.{c}' for c in SLOT_COLUMNS)}, u.name"
+        " FROM live_match_slots s LEFT JOIN users u ON u.id = s.user_id"
+        " WHERE s.match_id = :id ORDER BY s.slot",
+        {"id": match_id},
+    )

@@ -1,0 +1,379 @@
+"""The ingest API: the game server pushes live state here (who is online and
+what they are doing, the multiplayer matches in play), because this service
+runs apart from it and sees only the database. Every call needs
+`Authorization: Bearer <INGEST_TOKEN>`; without INGEST_TOKEN set the whole
+API answers 503. Bodies are JSON objects of at most MAX_BODY bytes, checked
+field by field: a 400 names the first bad field.
+
+Each write first deletes what has expired (sessions past PRESENCE_TTL,
+matches past MATCH_TTL); reads never serve expired rows either way."""
+
+from __future__ import annotations
+
+import hmac
+import math
+import re
+import time
+from functools import wraps
+from typing import Any, Awaitable, Callable
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from ..constants import MAX_INT32, PLAYABLE_MODES
+from ..db import Database
+from ..queries import live
+from ..responses import ApiError, bad_request, not_found, success
+
+MAX_BODY = 64 * 1024
+MAX_INFO_TEXT = 256
+MAX_MATCH_NAME = 64
+MAX_MAP_NAME = 256
+MAX_REFEREES = 64
+SLOTS = 16
+# bancho.py's Action enum: Idle 0 ... OsuDirect 13
+MAX_ACTION = 13
+# bancho.py's SlotStatus flags fit a byte; MatchTeams: neutral 0, blue 1, red 2
+MAX_SLOT_STATUS = 255
+MAX_TEAM = 2
+# a login time up to 2106 (unsigned 32-bit seconds)
+MAX_LOGIN_TIME = 2.0**32
+
+_MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
+_ID = re.compile(r"^\d{1,10}$")
+_MISSING = object()
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+# --- authentication and bodies -----------------------------------------------
+
+
+def _check_token(request: Request) -> None:
+    expected = request.app.state.settings.ingest_token
+    if not expected:
+        raise ApiError(503, "Ingest is disabled: set INGEST_TOKEN.")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    # (header text is the raw bytes read as latin-1: compared as those bytes,
+    # a UTF-8 token matches too)
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode("latin-1"), expected.encode()):
+        raise _Unauthorized()
+
+
+class _Unauthorized(ApiError):
+    def __init__(self) -> None:
+        super().__init__(401, "Invalid ingest token.")
+
+    def response(self):
+        out = super().response()
+        out.headers["WWW-Authenticate"] = "Bearer"
+        return out
+
+
+def ingest(handler: Handler) -> Handler:
+    """Token check first, then the handler."""
+
+    @wraps(handler)
+    async def checked(request: Request) -> Response:
+        _check_token(request)
+        return await handler(request)
+
+    return checked
+
+
+async def _read_json(request: Request) -> Any:
+    """The body parsed as JSON, _MISSING when empty; 413 past MAX_BODY
+    (checked as it streams in, not only by Content-Length), 400 when it is
+    not JSON."""
+    too_large = ApiError(413, f"Request body too large: at most {MAX_BODY} bytes.")
+    length = request.headers.get("content-length", "")
+    if length.isdecimal() and int(length) > MAX_BODY:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise too_large
+    if not body.strip():
+        return _MISSING
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise bad_request(f"Invalid JSON body: {exc}.") from None
+
+
+async def _json_object(request: Request, *, optional: bool = False) -> dict[str, Any]:
+    body = await _read_json(request)
+    if body is _MISSING and optional:
+        return {}
+    if not isinstance(body, dict):
+        raise bad_request("The body must be a JSON object.")
+    return body
+
+
+def _path_id(request: Request, name: str, minimum: int, maximum: int) -> int:
+    text = request.path_params[name]
+    if not _ID.match(text) or not minimum <= int(text) <= maximum:
+        raise bad_request(f"Invalid '{name}': must be an integer between {minimum} and {maximum}.")
+    return int(text)
+
+
+# --- field validation ----------------------------------------------------------
+
+
+def _integer(value: Any, name: str, minimum: int, maximum: int) -> int:
+    # (JSON true and false are not numbers, though Python's bool is an int)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise bad_request(f"Invalid '{name}': must be an integer.")
+    if not minimum <= value <= maximum:
+        raise bad_request(f"Invalid '{name}': must be between {minimum} and {maximum}.")
+    return value
+
+
+class _Fields:
+    """Reads the fields of one JSON object; every error names the field by
+    its path (`slots[2].team`)."""
+
+    def __init__(self, data: dict[str, Any], allowed: tuple[str, ...], path: str = "") -> None:
+        self.data = data
+        self.path = path
+        for key in data:
+            if key not in allowed:
+                raise bad_request(f"Unknown field '{self.name(key)}': expected {', '.join(allowed)}.")
+
+    def name(self, key: str) -> str:
+        return f"{self.path}{key}"
+
+    def has(self, key: str) -> bool:
+        return key in self.data
+
+    def _get(self, key: str, default: Any) -> Any:
+        if key not in self.data:
+            if default is _MISSING:
+                raise bad_request(f"Missing required field '{self.name(key)}'.")
+            return default
+        return self.data[key]
+
+    def integer(self, key: str, minimum: int, maximum: int, default: Any = _MISSING) -> int:
+        return _integer(self._get(key, default), self.name(key), minimum, maximum)
+
+    def optional_id(self, key: str) -> int | None:
+        """A player id (1 or more), or null."""
+        if self.data.get(key, _MISSING) is None:
+            return None
+        return self.integer(key, 1, MAX_INT32)
+
+    def number(self, key: str, minimum: float, maximum: float, default: Any = _MISSING) -> float:
+        value = self._get(key, default)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise bad_request(f"Invalid '{self.name(key)}': must be a number.")
+        if not minimum <= value <= maximum:
+            low, high = (int(x) if float(x).is_integer() else x for x in (minimum, maximum))
+            raise bad_request(f"Invalid '{self.name(key)}': must be between {low} and {high}.")
+        return float(value)
+
+    def boolean(self, key: str, default: Any = _MISSING) -> bool:
+        value = self._get(key, default)
+        if not isinstance(value, bool):
+            raise bad_request(f"Invalid '{self.name(key)}': must be true or false.")
+        return value
+
+    def string(self, key: str, max_length: int, default: Any = _MISSING) -> str:
+        value = self._get(key, default)
+        if not isinstance(value, str):
+            raise bad_request(f"Invalid '{self.name(key)}': must be a string.")
+        if len(value) > max_length:
+            raise bad_request(f"Invalid '{self.name(key)}': at most {max_length} characters.")
+        return value
+
+    def md5(self, key: str, default: Any = _MISSING) -> str:
+        """A beatmap md5 (32 hex digits, stored lower-case) or "" for none."""
+        value = self._get(key, default)
+        if not isinstance(value, str) or (value and not _MD5.match(value)):
+            raise bad_request(f"Invalid '{self.name(key)}': must be 32 hexadecimal digits or \"\".")
+        return value.lower()
+
+    def mode(self, key: str, default: Any = _MISSING) -> int:
+        value = self.integer(key, 0, 11, default)
+        if value not in PLAYABLE_MODES:
+            raise bad_request(f"Invalid '{self.name(key)}': {value} is not a playable mode.")
+        return value
+
+    def mods(self, key: str, default: Any = _MISSING) -> int:
+        return self.integer(key, 0, MAX_INT32, default)
+
+    def array(self, key: str, max_items: int, default: Any = _MISSING) -> list[Any]:
+        value = self._get(key, default)
+        if not isinstance(value, list):
+            raise bad_request(f"Invalid '{self.name(key)}': must be an array.")
+        if len(value) > max_items:
+            raise bad_request(f"Invalid '{self.name(key)}': at most {max_items} items.")
+        return value
+
+    def nested(self, key: str, allowed: tuple[str, ...], default: Any = _MISSING) -> "_Fields":
+        value = self._get(key, default)
+        if not isinstance(value, dict):
+            raise bad_request(f"Invalid '{self.name(key)}': must be an object.")
+        return _Fields(value, allowed, f"{self.name(key)}.")
+
+
+_STATUS_FIELDS = ("action", "info_text", "mode", "mods", "map_md5")
+
+
+def _status_changes(fields: _Fields) -> dict[str, Any]:
+    """The status fields present in a body, validated."""
+    readers = {
+        "action": lambda: fields.integer("action", 0, MAX_ACTION),
+        "info_text": lambda: fields.string("info_text", MAX_INFO_TEXT),
+        "mode": lambda: fields.mode("mode"),
+        "mods": lambda: fields.mods("mods"),
+        "map_md5": lambda: fields.md5("map_md5"),
+    }
+    return {key: read() for key, read in readers.items() if fields.has(key)}
+
+
+def _session_body(body: dict[str, Any], now: float) -> dict[str, Any]:
+    fields = _Fields(body, ("login_time", *_STATUS_FIELDS))
+    # bancho.py's defaults for a fresh login: idle, no text, osu!, no mods, no map
+    session = {"action": 0, "info_text": "", "mode": 0, "mods": 0, "map_md5": ""}
+    session["login_time"] = fields.number("login_time", 0, MAX_LOGIN_TIME, now)
+    session.update(_status_changes(fields))
+    return session
+
+
+_MATCH_FIELDS = (
+    "name", "mode", "mods", "seed", "host_id", "referee_ids", "in_progress", "is_scrimming", "map", "slots",
+)
+_MAP_FIELDS = ("id", "md5", "name")
+_SLOT_FIELDS = ("slot", "user_id", "status", "team", "mods", "loaded", "skipped")
+
+
+def _match_body(body: dict[str, Any]) -> dict[str, Any]:
+    fields = _Fields(body, _MATCH_FIELDS)
+    match: dict[str, Any] = {
+        "name": fields.string("name", MAX_MATCH_NAME),
+        "mode": fields.mode("mode", 0),
+        "mods": fields.mods("mods", 0),
+        "seed": fields.integer("seed", -MAX_INT32 - 1, MAX_INT32, 0),
+        "host_id": fields.integer("host_id", 1, MAX_INT32),
+        "in_progress": fields.boolean("in_progress", False),
+        "is_scrimming": fields.boolean("is_scrimming", False),
+    }
+    beatmap = fields.nested("map", _MAP_FIELDS, {})
+    # the osu! client sends map id -1 while the host is choosing a map
+    match["map_id"] = beatmap.integer("id", -1, MAX_INT32, 0)
+    match["map_md5"] = beatmap.md5("md5", "")
+    match["map_name"] = beatmap.string("name", MAX_MAP_NAME, "")
+
+    referees = fields.array("referee_ids", MAX_REFEREES, [])
+    # a set: naming a referee twice is harmless
+    match["referee_ids"] = sorted({_integer(v, f"referee_ids[{i}]", 1, MAX_INT32) for i, v in enumerate(referees)})
+
+    slots = []
+    seen_slots: set[int] = set()
+    seen_players: set[int] = set()
+    for i, entry in enumerate(fields.array("slots", SLOTS, [])):
+        path = f"slots[{i}]"
+        if not isinstance(entry, dict):
+            raise bad_request(f"Invalid '{path}': must be an object.")
+        slot = _Fields(entry, _SLOT_FIELDS, f"{path}.")
+        number = slot.integer("slot", 0, SLOTS - 1)
+        if number in seen_slots:
+            raise bad_request(f"Invalid '{path}.slot': slot {number} is given twice.")
+        seen_slots.add(number)
+        user_id = slot.optional_id("user_id")
+        values = {
+            "slot": number,
+            "user_id": user_id,
+            "status": slot.integer("status", 0, MAX_SLOT_STATUS, 0),
+            "team": slot.integer("team", 0, MAX_TEAM, 0),
+            "mods": slot.mods("mods", 0),
+            "loaded": slot.boolean("loaded", False),
+            "skipped": slot.boolean("skipped", False),
+        }
+        if user_id is None:
+            continue  # an empty slot: nothing to show
+        if user_id in seen_players:
+            raise bad_request(f"Invalid '{path}.user_id': player {user_id} is in two slots.")
+        seen_players.add(user_id)
+        slots.append(values)
+    match["slots"] = slots
+    return match
+
+
+# --- handlers ------------------------------------------------------------------
+
+
+def _db(request: Request) -> Database:
+    return request.app.state.db
+
+
+async def _clean_up(request: Request, now: int) -> None:
+    settings = request.app.state.settings
+    await live.delete_expired(
+        _db(request), sessions_before=now - settings.presence_ttl, matches_before=now - settings.match_ttl
+    )
+
+
+@ingest
+async def put_session(request: Request) -> Response:
+    user_id = _path_id(request, "user_id", 1, MAX_INT32)
+    now = time.time()
+    session = _session_body(await _json_object(request), now)
+    await _clean_up(request, int(now))
+    await live.put_session(_db(request), user_id, session, int(now))
+    return success()
+
+
+@ingest
+async def heartbeat(request: Request) -> Response:
+    user_id = _path_id(request, "user_id", 1, MAX_INT32)
+    changes = _status_changes(_Fields(await _json_object(request, optional=True), _STATUS_FIELDS))
+    now = int(time.time())
+    await _clean_up(request, now)
+    db = _db(request)
+    # an expired session is gone even if not yet deleted: log in again (PUT)
+    if not await live.has_session(db, user_id, now - request.app.state.settings.presence_ttl):
+        raise not_found("Session not found.")
+    await live.heartbeat(db, user_id, changes, now)
+    return success()
+
+
+@ingest
+async def delete_session(request: Request) -> Response:
+    user_id = _path_id(request, "user_id", 1, MAX_INT32)
+    now = int(time.time())
+    await _clean_up(request, now)
+    await live.delete_session(_db(request), user_id)
+    return success()
+
+
+@ingest
+async def put_match(request: Request) -> Response:
+    match_id = _path_id(request, "match_id", 1, 64)
+    match = _match_body(await _json_object(request))
+    now = int(time.time())
+    await _clean_up(request, now)
+    await live.replace_match(_db(request), match_id, match, now)
+    return success()
+
+
+@ingest
+async def delete_match(request: Request) -> Response:
+    match_id = _path_id(request, "match_id", 1, 64)
+    now = int(time.time())
+    await _clean_up(request, now)
+    await live.delete_match(_db(request), match_id)
+    return success()
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/ingest/sessions/{user_id}", put_session, methods=["PUT"], name="ingest:put_session"),
+        Route("/ingest/sessions/{user_id}", delete_session, methods=["DELETE"], name="ingest:delete_session"),
+        Route("/ingest/sessions/{user_id}/heartbeat", heartbeat, methods=["POST"], name="ingest:heartbeat"),
+        Route("/ingest/matches/{match_id}", put_match, methods=["PUT"], name="ingest:put_match"),
+        Route("/ingest/matches/{match_id}", delete_match, methods=["DELETE"], name="ingest:delete_match"),
+    ]
