@@ -17,8 +17,10 @@ from . import demo
 from .db import Database
 from .migrate import migrate
 from .responses import ApiError, JSONResponse
-from .routes import bancho, v1
+from .routes import account, bancho, ingest, pp, v1
+from .routes import track as track_routes
 from .settings import Settings, load_settings
+from .track import snapshot_loop
 
 log = logging.getLogger("server")
 
@@ -59,12 +61,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await db.connect()
         try:
             await prepare_database(db, settings)
-            yield
+            async with snapshot_loop(db, settings):
+                yield
         finally:
             await db.disconnect()
 
     app = Starlette(
-        routes=[*bancho.routes(), *v1.routes()],
+        routes=[*bancho.routes(), *v1.routes(), *ingest.routes(), *account.routes(), *pp.routes(), *track_routes.routes()],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Awaitable, Callable, Sequence
 
@@ -65,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("file", type=Path, metavar="FILE", help="the JSON fixture file")
     _add_keys_parser(commands)
+    _add_track_parser(commands)
+    _add_users_parser(commands)
     return parser
 
 
@@ -123,6 +126,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "keys":
         return _keys_main(args, settings)
+    if args.command == "track":
+        return _track_main(args, settings)
+    if args.command == "users":
+        return _users_main(args, settings)
     work = {"migrate": _migrate, "demo": _demo}.get(args.db_command) or _load(args.file)
     try:
         print(asyncio.run(_with_database(settings, work)))
@@ -225,3 +232,191 @@ def _keys_main(args: argparse.Namespace, settings: Settings) -> int:
     status, message = asyncio.run(connected())
     print(message, file=sys.stderr if status else sys.stdout)
     return status
+
+
+# --- `users`: players' own API keys (users.api_key), which the authorized
+# bancho-style endpoints (calculate_pp, get_friends, ...) take as a Bearer token
+
+USERS_HELP = (
+    "A player's key is bancho.py's users.api_key, a UUID sent as "
+    "`Authorization: Bearer <key>`. The schema is created or upgraded first; " + SETTINGS_HELP
+)
+
+
+def _add_users_parser(commands) -> None:
+    parser = commands.add_parser(
+        "users",
+        help="manage players' API keys",
+        description="Manage players' own API keys (users.api_key), which the authorized "
+        "bancho-style endpoints such as calculate_pp take as a Bearer token.",
+        epilog=USERS_HELP,
+    )
+    user_commands = parser.add_subparsers(dest="users_command", metavar="USERS_COMMAND", required=True)
+    api_key = user_commands.add_parser(
+        "api-key",
+        help="print a player's API key, creating it if missing",
+        description="Print the player's API key (users.api_key) alone on standard output. A "
+        "player without one gets a new random UUID first; an existing key is kept, so running "
+        "this again prints the same key. Exits with status 1 if there is no player with that id.",
+        epilog=USERS_HELP,
+    )
+    api_key.add_argument("id", type=int, metavar="ID", help="the player's user id")
+
+
+async def ensure_api_key(db: Database, user_id: int) -> tuple[str, bool] | None:
+    """The player's users.api_key and whether it was just created (a random
+    UUID4, as bancho.py makes them), or None when there is no such player."""
+    row = await db.fetch_one("SELECT api_key FROM users WHERE id = :id", {"id": user_id})
+    if row is None:
+        return None
+    if row["api_key"]:
+        return row["api_key"], False
+    # only where still empty: of two concurrent runs, one key wins
+    await db.execute(
+        "UPDATE users SET api_key = :key WHERE id = :id AND api_key IS NULL",
+        {"key": str(uuid.uuid4()), "id": user_id},
+    )
+    return await db.fetch_val("SELECT api_key FROM users WHERE id = :id", {"id": user_id}), True
+
+
+def _users_main(args: argparse.Namespace, settings: Settings) -> int:
+    async def work() -> tuple[int, str]:
+        async with Database(settings.database_url) as db:
+            await migrate(db)
+            found = await ensure_api_key(db, args.id)
+        if found is None:
+            return 1, f"error: no player with id {args.id}"
+        key, created = found
+        if created:
+            print(f"created an API key for player {args.id}", file=sys.stderr)
+        return 0, key
+
+    status, message = asyncio.run(work())
+    print(message, file=sys.stderr if status else sys.stdout)
+    return status
+
+
+# --- `track`: the osu!track layer's scheduled snapshots (server/track.py)
+
+TRACK_HELP = (
+    "Run it from cron or a systemd timer (e.g. hourly), or set TRACK_SNAPSHOT_INTERVAL "
+    "for the server to run it itself. A player's snapshot is recorded only when their "
+    "stats changed. The schema is created or upgraded first; " + SETTINGS_HELP
+)
+
+
+def _positive(kind: type):
+    def parse(value: str):
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if number <= 0:
+            raise argparse.ArgumentTypeError(f"must be more than 0, not {value}")
+        return number
+
+    return parse
+
+
+def _add_track_parser(commands) -> None:
+    parser = commands.add_parser(
+        "track",
+        help="snapshot players for the osu!track layer",
+        description="Manage the stats history that the osu!track-compatible endpoints "
+        "under /track/ serve.",
+        epilog=TRACK_HELP,
+    )
+    track_commands = parser.add_subparsers(dest="track_command", metavar="TRACK_COMMAND", required=True)
+    snapshot = track_commands.add_parser(
+        "snapshot",
+        help="snapshot the active players",
+        description="Snapshot the stats and new top plays of every unrestricted player active "
+        "in the last --since-days days, in every mode they have played, a batch of players at "
+        "a time in id order. Progress is saved after each batch: an interrupted run (Ctrl-C, "
+        "a crash, --max-batches) continues where it stopped with --resume. Progress is shown "
+        "on standard error (plain lines when it is not a terminal); a summary is printed on "
+        "standard output. Exits with status 1 if another run is in progress.",
+        epilog=TRACK_HELP,
+    )
+    snapshot.add_argument(
+        "--batch", type=_positive(int), metavar="N",
+        help="players per batch (default 100; a resumed run keeps its own unless given)",
+    )
+    snapshot.add_argument(
+        "--since-days", type=_positive(float), default=7, metavar="D",
+        help="how recently a player must have been active (users.latest_activity) to be "
+        "snapshotted (default 7; a resumed run keeps its own cutoff)",
+    )
+    snapshot.add_argument(
+        "--resume", action="store_true",
+        help="continue the last run if it did not finish (else start a new one)",
+    )
+    snapshot.add_argument(
+        "--max-batches", type=_positive(int), metavar="N",
+        help="stop after N batches, leaving the run to finish with --resume",
+    )
+
+
+class _TrackProgress:
+    """Progress on standard error: one line redrawn in place on a terminal,
+    a plain line per batch otherwise (logs, cron mail)."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.drawn = False
+
+    def __call__(self, state) -> None:
+        percent = 100 * state.players_done // state.players_total if state.players_total else 100
+        text = (
+            f"snapshot: {state.players_done}/{state.players_total} players ({percent}%), "
+            f"{state.snapshots} snapshots recorded"
+        )
+        if self.tty:
+            width = 24
+            filled = width * percent // 100
+            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\x1b[K")
+            self.drawn = True
+        else:
+            self.stream.write(text + "\n")
+        self.stream.flush()
+
+    def close(self) -> None:
+        if self.tty and self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _track_main(args: argparse.Namespace, settings: Settings) -> int:
+    from . import track
+
+    progress = _TrackProgress(sys.stderr)
+
+    async def work() -> track.JobProgress:
+        async with Database(settings.database_url) as db:
+            await migrate(db)
+            return await track.run_job(
+                db, settings, batch=args.batch, since_days=args.since_days, resume=args.resume,
+                max_batches=args.max_batches, progress=progress,
+            )
+
+    try:
+        state = asyncio.run(work())
+    except track.JobBusy:
+        progress.close()
+        print("error: another snapshot run is in progress; try again once it has finished", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        progress.close()
+        print("interrupted; progress so far is saved: continue with --resume", file=sys.stderr)
+        return 130
+    progress.close()
+    resumed = f"resumed at {state.resumed_at} players; " if state.resumed else ""
+    if state.finished:
+        print(f"{resumed}snapshotted {state.players_done} players: {state.snapshots} snapshots recorded")
+    else:
+        print(
+            f"{resumed}stopped after {state.players_done} of {state.players_total} players "
+            f"({state.snapshots} snapshots recorded); continue with --resume"
+        )
+    return 0

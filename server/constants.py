@@ -218,6 +218,9 @@ V1_APPROVED: dict[MapStatus, int] = {
 V1_DATED_STATUSES = (MapStatus.RANKED, MapStatus.APPROVED, MapStatus.QUALIFIED, MapStatus.LOVED)
 # Statuses whose maps award pp.
 PP_STATUSES = (MapStatus.RANKED, MapStatus.APPROVED)
+# Statuses whose maps have leaderboards: v1's get_user (and osu!track's
+# snapshots) count a player's 300s, 100s and 50s over scores on these.
+HIT_COUNT_STATUSES = (MapStatus.RANKED, MapStatus.APPROVED, MapStatus.LOVED)
 
 
 def score_for_level(level: int) -> int:

@@ -2,19 +2,23 @@
 format and loaded through server.fixtures like any other fixture.
 
 Players in several countries (a few restricted, three clans, friends), maps
-of every mode and status, scores of every status whose grades follow from
+of every mode and status with their .osu files (server/beatmap_files.py; a
+map's diff and max combo are what rosu-pp-py reads in its file), scores of
+every status whose grades follow from
 their hit counts, one best score per player, map and mode, stats summed up
 from those scores, and a tournament map pool. The same data every time."""
 
 from __future__ import annotations
 
+import base64
+import functools
 import hashlib
 import random
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from . import fixtures
+from . import beatmap_files, fixtures, replays
 from .constants import (
     BOT_USER_ID,
     GameMode,
@@ -263,10 +267,63 @@ def _pool(maps: list[dict]) -> tuple[list[dict], list[dict]]:
     return [pool], pool_maps
 
 
-def demo_data() -> dict[str, list[dict[str, Any]]]:
+# play frames in each demo replay (besides the two lead-in frames and the
+# seed frame): about 2 KB of LZMA per replay
+REPLAY_FRAMES = 200
+
+
+def replay_seed(score_id: int) -> int:
+    """The RNG seed recorded in a demo score's replay."""
+    return int.from_bytes(hashlib.md5(f"demo replay {score_id}".encode()).digest()[:3], "little")
+
+
+@functools.lru_cache(maxsize=None)
+def _replay(score_id: int, length_ms: int, mode: int, columns: int) -> str:
+    # the same every time: made once per process, however often the demo
+    # data is built (the tests build it many times)
+    frames = replays.demo_frames(replay_seed(score_id), length_ms, mode=mode, frames=REPLAY_FRAMES, columns=columns)
+    return base64.b64encode(frames).decode("ascii")
+
+
+def _replays(maps: list[dict], scores: list[dict]) -> dict[str, str]:
+    """A stored replay (base64 of its LZMA frame stream) for every best
+    score, as fixtures carry them, keyed by score id."""
+    by_md5 = {m["md5"]: m for m in maps}
+    out = {}
+    for score in scores:
+        if score["status"] != ScoreStatus.BEST:
+            continue
+        beatmap = by_md5[score["map_md5"]]
+        columns = int(beatmap["cs"]) if beatmap["mode"] == GameMode.VN_MANIA else 4
+        out[str(score["id"])] = _replay(score["id"], score["time_elapsed"], score["mode"], columns)
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _osu_file(row: tuple[tuple[str, Any], ...]) -> tuple[str, float, int]:
+    # made once per process, like the replays
+    text, measured = beatmap_files.demo_file(dict(row))
+    return text, measured.stars, measured.max_combo
+
+
+def _beatmap_files(maps: list[dict]) -> dict[str, str]:
+    """A .osu file for every map, keyed by map id, made from the map's row
+    (server/beatmap_files.py). The row then takes what rosu-pp-py reads in
+    its file: the star rating (diff, rounded as FLOAT(6,3) keeps it), the
+    max combo, and the file's md5, as bancho.py's rows hold them."""
+    files = {}
+    for beatmap in maps:
+        text, stars, max_combo = _osu_file(tuple(sorted(beatmap.items())))
+        beatmap.update(diff=round(stars, 3), max_combo=max_combo, md5=hashlib.md5(text.encode()).hexdigest())
+        files[str(beatmap["id"])] = text
+    return files
+
+
+def demo_data() -> dict[str, Any]:
     rng = random.Random(SEED)
     users, clans, friends = _players(rng)
     maps = _maps(rng)
+    osu_files = _beatmap_files(maps)
     scores = _scores(rng, users, maps)
     for beatmap in maps:
         played = [s for s in scores if s["map_md5"] == beatmap["md5"]]
@@ -283,6 +340,8 @@ def demo_data() -> dict[str, list[dict[str, Any]]]:
         "stats": _stats(users, maps, scores),
         "tourney_pools": pools,
         "tourney_pool_maps": pool_maps,
+        "beatmap_files": osu_files,
+        "replays": _replays(maps, scores),
     }
 
 

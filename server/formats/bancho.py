@@ -124,8 +124,7 @@ def mappool(pool: dict[str, Any], slots: list[dict[str, Any]]) -> dict[str, Any]
             "name": pool["creator_name"],
             "country": pool["creator_country"],
             "clan": clan,
-            # presence is live state this service does not have yet
-            "online": False,
+            "online": bool(pool["creator_online"]),
         },
         "maps": {
             f"{mods_acronyms(slot['pool_mods'])}{slot['pool_slot']}": _pool_map(unprefixed(slot, "map_"))
@@ -138,3 +137,50 @@ def _pool_map(row: dict[str, Any]) -> dict[str, Any]:
     # bancho.py lists a pool's maps with id ahead of md5
     out = beatmap(row)
     return {"id": out.pop("id"), **out}
+
+
+# --- live state --------------------------------------------------------------
+
+
+def player_status_online(session: dict[str, Any]) -> dict[str, Any]:
+    """A player with a live session: what they are doing, with the map as
+    get_map_info shows it (null when the map is not known here)."""
+    beatmap_row = unprefixed(session, "beatmap_")
+    return {
+        "online": True,
+        "login_time": float(session["login_time"]),
+        "status": {
+            "action": session["action"],
+            "info_text": session["info_text"],
+            "mode": session["mode"],
+            "mods": session["mods"],
+            "beatmap": beatmap(beatmap_row) if beatmap_row["id"] is not None else None,
+        },
+    }
+
+
+def match(row: dict[str, Any], refs: list[dict[str, Any]], slots: list[dict[str, Any]]) -> dict[str, Any]:
+    """A live match; active_slots holds the occupied slots keyed by their
+    index as a string."""
+    return {
+        "name": row["name"],
+        "mode": row["mode"],
+        "mods": row["mods"],
+        "seed": row["seed"],
+        "host": {"id": row["host_id"], "name": row["host_name"]},
+        "refs": [{"id": ref["user_id"], "name": ref["name"]} for ref in refs],
+        "in_progress": bool(row["in_progress"]),
+        "is_scrimming": bool(row["is_scrimming"]),
+        "map": {"id": row["map_id"], "md5": row["map_md5"], "name": row["map_name"]},
+        "active_slots": {
+            str(slot["slot"]): {
+                "loaded": bool(slot["loaded"]),
+                "mods": slot["mods"],
+                "player": {"id": slot["user_id"], "name": slot["name"]},
+                "skipped": bool(slot["skipped"]),
+                "status": slot["status"],
+                "team": slot["team"],
+            }
+            for slot in slots
+        },
+    }

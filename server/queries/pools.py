@@ -5,18 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from ..db import Database
+from . import live
 from .maps import map_select
 
 
-async def pool_by_id(db: Database, pool_id: int) -> dict[str, Any] | None:
-    """The pool with its creator and the creator's clan (with its size)."""
+async def pool_by_id(db: Database, pool_id: int, *, online_since: int) -> dict[str, Any] | None:
+    """The pool with its creator, the creator's clan (with its size) and
+    whether the creator has a session fresh since online_since."""
     return await db.fetch_one(
         "SELECT p.id, p.name, p.created_at, p.created_by, u.name AS creator_name,"
         " u.country AS creator_country, c.id AS clan_id, c.name AS clan_name, c.tag AS clan_tag,"
-        " (SELECT COUNT(*) FROM users cm WHERE cm.clan_id = c.id) AS clan_members"
+        " (SELECT COUNT(*) FROM users cm WHERE cm.clan_id = c.id) AS clan_members,"
+        f" {live.online_sql('p.created_by')} AS creator_online"
         " FROM tourney_pools p LEFT JOIN users u ON u.id = p.created_by"
         " LEFT JOIN clans c ON c.id = u.clan_id WHERE p.id = :id",
-        {"id": pool_id},
+        {"id": pool_id, "online_since": online_since},
     )
 
 

@@ -176,6 +176,20 @@ async def score_with_player(db: Database, score_id: int) -> dict[str, Any] | Non
     )
 
 
+async def replay_score(db: Database, score_id: int) -> dict[str, Any] | None:
+    """One score with what its .osr header and file name need: the player's
+    name (player_name) and the map's md5, artist, title and version (map_*).
+    Like bancho.py, a score whose player or map is unknown is not found."""
+    columns = tuple(c for c in SCORE_COLUMNS if c != "map_md5")
+    return await db.fetch_one(
+        f"SELECT {_columns('s', columns)}, u.name AS player_name, m.md5 AS map_md5,"
+        " m.artist AS map_artist, m.title AS map_title, m.version AS map_version"
+        " FROM scores s JOIN users u ON u.id = s.userid JOIN maps m ON m.md5 = s.map_md5"
+        " WHERE s.id = :id",
+        {"id": score_id},
+    )
+
+
 async def hit_totals(db: Database, *, user_id: int, mode: int, map_statuses: tuple[int, ...]) -> dict[str, Any] | None:
     """A player's 300s, 100s and 50s summed over their scores in a mode on
     maps of the given statuses (bancho.py keeps no such totals)."""

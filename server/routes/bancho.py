@@ -5,6 +5,7 @@ formats.bancho. Served under /v1/<name> and, as the older docs show, /<name>."""
 from __future__ import annotations
 
 import re
+import time
 from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
@@ -15,7 +16,8 @@ from ..constants import MAX_INT32, PLAYABLE_MODES, USERNAME_PATTERN, parse_mod_a
 from ..db import Database
 from ..formats import bancho as fmt
 from ..params import Params
-from ..queries import clans, maps, players, pools, scores
+from ..queries import clans, live, maps, players, pools, scores
+from .. import replays
 from ..responses import JSONResponse, bad_request, not_found, success
 
 MD5_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -91,6 +93,11 @@ def _limit(params: Params, default: int) -> int:
     return params.integer("limit", default, minimum=1, maximum=100)
 
 
+def _online_since(request: Request) -> int:
+    """Sessions with a heartbeat at or after this Unix time are online."""
+    return int(time.time()) - request.app.state.settings.presence_ttl
+
+
 # --- players -----------------------------------------------------------------
 
 
@@ -102,11 +109,13 @@ async def search_players(request: Request) -> Response:
 
 
 async def get_player_count(request: Request) -> Response:
-    total = await players.count_players(_db(request))
-    # Who is online is live game-server state, which this service does not
-    # receive yet; until it does, nobody is online. The total counts every
-    # account, as bancho.py's does.
-    return success(counts={"online": 0, "total": total})
+    db = _db(request)
+    # online: unrestricted players with a fresh session (the game server
+    # reports them through the ingest API), the bot left out; the total
+    # counts every account, as bancho.py's does
+    online = await live.count_online(db, _online_since(request))
+    total = await players.count_players(db)
+    return success(counts={"online": online, "total": total})
 
 
 async def get_player_info(request: Request) -> Response:
@@ -125,6 +134,9 @@ async def get_player_info(request: Request) -> Response:
 async def get_player_status(request: Request) -> Response:
     params = Params(request.query_params)
     player = await _player(request, params, "Must provide either id OR name!")
+    session = await live.session(_db(request), player["id"], _online_since(request))
+    if session is not None:
+        return success(player_status=fmt.player_status_online(session))
     return success(player_status={"online": False, "last_seen": player["latest_activity"]})
 
 
@@ -212,6 +224,31 @@ async def get_score_info(request: Request) -> Response:
     return success(score=fmt.score(row))
 
 
+async def get_replay(request: Request) -> Response:
+    """The stored replay of a score: with headers (the default) the full
+    .osr as bancho.py assembles it, without them the stored frame stream."""
+    params = Params(request.query_params)
+    score_id = params.integer("id", minimum=0, maximum=2**63 - 1, required=True)
+    include_headers = params.boolean("include_headers", True)
+    path = request.app.state.settings.replays_dir / f"{score_id}.osr"
+    try:
+        frames = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise not_found("Replay not found.") from None
+    headers = {"Content-Description": "File Transfer"}
+    if not include_headers:
+        return Response(frames, media_type="application/octet-stream", headers=headers)
+    row = await scores.replay_score(_db(request), score_id)
+    if row is None:
+        raise not_found("Score not found.")
+    name = replays.replay_filename(
+        row["player_name"], row["map_artist"], row["map_title"], row["map_version"], row["play_time"]
+    )
+    headers["Content-Disposition"] = replays.content_disposition(name)
+    body = replays.osr_file(row, row["player_name"], row["map_md5"], frames)
+    return Response(body, media_type="application/octet-stream", headers=headers)
+
+
 # --- clans and pools ---------------------------------------------------------
 
 
@@ -230,12 +267,26 @@ async def get_mappool(request: Request) -> Response:
     params = Params(request.query_params)
     pool_id = params.integer("id", minimum=1, required=True)
     db = _db(request)
-    pool = await pools.pool_by_id(db, pool_id)
+    pool = await pools.pool_by_id(db, pool_id, online_since=_online_since(request))
     if pool is None:
         raise not_found("Pool not found.")
     slots = await pools.pool_maps(db, pool_id)
     # like get_clan, bancho.py answers the pool without a "status" key
     return JSONResponse(fmt.mappool(pool, slots))
+
+
+# --- live matches ------------------------------------------------------------
+
+
+async def get_match(request: Request) -> Response:
+    params = Params(request.query_params)
+    match_id = params.integer("id", minimum=1, maximum=64, required=True)
+    db = _db(request)
+    since = int(time.time()) - request.app.state.settings.match_ttl
+    state = await live.match_state(db, match_id, since)
+    if state is None:
+        raise not_found("Match not found.")
+    return success(match=fmt.match(*state))
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -250,9 +301,11 @@ ENDPOINTS: dict[str, Handler] = {
     "get_map_info": get_map_info,
     "get_map_scores": get_map_scores,
     "get_score_info": get_score_info,
+    "get_replay": get_replay,
     "get_leaderboard": get_leaderboard,
     "get_clan": get_clan,
     "get_mappool": get_mappool,
+    "get_match": get_match,
 }
 
 

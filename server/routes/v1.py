@@ -24,10 +24,10 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..constants import (
+    HIT_COUNT_STATUSES,
     MAX_INT32,
     V1_DATED_STATUSES,
     GameMode,
-    MapStatus,
     Privileges,
     ScoreStatus,
     parse_mod_acronyms,
@@ -203,7 +203,7 @@ async def get_user(request: Request, params: V1Params) -> Any:
 
 
 # v1 counts a player's hits over maps with leaderboards
-_LISTED_STATUSES = (int(MapStatus.RANKED), int(MapStatus.APPROVED), int(MapStatus.LOVED))
+_LISTED_STATUSES = tuple(int(s) for s in HIT_COUNT_STATUSES)
 
 
 async def get_scores(request: Request, params: V1Params) -> Any:
