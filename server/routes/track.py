@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -55,8 +55,20 @@ def _db(request: Request) -> Database:
     return request.app.state.db
 
 
-def _error(message: str) -> Response:
-    return PlainTextResponse(message, status_code=400)
+class _Invalid(Exception):
+    """A parameter osu!track refuses: answered as 400 with its text."""
+
+
+def _user_and_mode(request: Request) -> tuple[int, int]:
+    """The `user` id and `mode` most endpoints take, checked in osu!track's
+    order; raises _Invalid."""
+    user_id = _user_id(request)
+    if user_id is None:
+        raise _Invalid(INVALID_USER)
+    mode = _mode(request)
+    if mode is None:
+        raise _Invalid(INVALID_MODE)
+    return user_id, mode
 
 
 def _one(request: Request, name: str) -> str | None:
@@ -133,12 +145,7 @@ def _too_many(retry_after: int) -> Response:
 
 
 async def update(request: Request) -> Response:
-    user_id = _user_id(request)
-    if user_id is None:
-        return _error(INVALID_USER)
-    mode = _mode(request)
-    if mode is None:
-        return _error(INVALID_MODE)
+    user_id, mode = _user_and_mode(request)
     db = _db(request)
     player = await _unrestricted(db, user_id)
     if player is None:
@@ -151,12 +158,7 @@ async def update(request: Request) -> Response:
 
 
 async def stats_history(request: Request) -> Response:
-    user_id = _user_id(request)
-    if user_id is None:
-        return _error(INVALID_USER)
-    mode = _mode(request)
-    if mode is None:
-        return _error(INVALID_MODE)
+    user_id, mode = _user_and_mode(request)
     db = _db(request)
     if await _unrestricted(db, user_id) is None:
         return JSONResponse([])
@@ -176,7 +178,7 @@ async def hiscores(request: Request) -> Response:
         user_id = _user_id(request)
         player = None if user_id is None else await _unrestricted(db, user_id)
     if player is None:
-        return _error(INVALID_HISCORES_USER)
+        raise _Invalid(INVALID_HISCORES_USER)
     mode = _mode(request)
     if mode is None:
         mode = 0  # osu!track reads a bad mode here as osu!
@@ -193,12 +195,7 @@ async def hiscores(request: Request) -> Response:
 
 
 async def peak(request: Request) -> Response:
-    user_id = _user_id(request)
-    if user_id is None:
-        return _error(INVALID_USER)
-    mode = _mode(request)
-    if mode is None:
-        return _error(INVALID_MODE)
+    user_id, mode = _user_and_mode(request)
     db = _db(request)
     if await _unrestricted(db, user_id) is None:
         return JSONResponse(fmt.peak(None))
@@ -208,20 +205,33 @@ async def peak(request: Request) -> Response:
 async def bestplays(request: Request) -> Response:
     mode = _mode(request)
     if mode is None:
-        return _error(INVALID_MODE)
+        raise _Invalid(INVALID_MODE)
     limit = _limit(request)
     if limit is None:
-        return _error(INVALID_LIMIT)
+        raise _Invalid(INVALID_LIMIT)
     since, until = _range(request)
     rows = await q.best_plays(_db(request), mode=mode, since=since, until=until, limit=limit)
     return JSONResponse([fmt.best_play(row) for row in rows])
 
 
+def _answering_invalid(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+    async def wrapped(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except _Invalid as exc:
+            return PlainTextResponse(str(exc), status_code=400)
+
+    return wrapped
+
+
 def routes() -> list[BaseRoute]:
     return [
-        Route("/track/update", update, methods=["POST"], name="track:update"),
-        Route("/track/stats_history", stats_history, methods=["GET"], name="track:stats_history"),
-        Route("/track/hiscores", hiscores, methods=["GET"], name="track:hiscores"),
-        Route("/track/peak", peak, methods=["GET"], name="track:peak"),
-        Route("/track/bestplays", bestplays, methods=["GET"], name="track:bestplays"),
+        Route(f"/track/{handler.__name__}", _answering_invalid(handler), methods=[method], name=f"track:{handler.__name__}")
+        for method, handler in (
+            ("POST", update),
+            ("GET", stats_history),
+            ("GET", hiscores),
+            ("GET", peak),
+            ("GET", bestplays),
+        )
     ]
