@@ -66,7 +66,9 @@ class ServerFactory:
         self._workdir = workdir
         self._processes: list[subprocess.Popen] = []
 
-    def __call__(self, fixture: str | os.PathLike[str] | None = None) -> ServerURL:
+    def __call__(self, fixture: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> ServerURL:
+        """Start a server; `env` adds settings (say INGEST_TOKEN, to push live
+        state to it)."""
         index = len(self._processes)
         data_dir = self._workdir / f"server{index}"
         data_dir.mkdir(parents=True)
@@ -75,6 +77,7 @@ class ServerFactory:
             "DATA_DIR": str(data_dir),
             "DATABASE_URL": f"sqlite:///{data_dir / 'api.db'}",
             "DEMO_ON_EMPTY": "0" if fixture is not None else "1",
+            **(env or {}),
         }
         if fixture is not None:
             _run_cli(env, "db", "load", str(Path(fixture).resolve()))

@@ -361,7 +361,7 @@ def recent(backend, tmp_path_factory):
             return (await create_key(db, "recent"))[1]
 
     api_key = run(prepare())
-    settings = backend.settings(url, data_dir=tmp_path_factory.mktemp("recent-data"))
+    settings = backend.settings(url, data_dir=tmp_path_factory.mktemp("recent-data"), ingest_token=INGEST_TOKEN)
     settings.replays_dir.mkdir(parents=True)
     settings.beatmaps_dir.mkdir(parents=True)
     (settings.replays_dir / "3.osr").write_bytes(b"\x5d\x00\x00\x20\x00frames")
@@ -402,9 +402,33 @@ def test_get_replay_not_available(recent, query):
     assert v1(client, key, f"/api/get_replay?{query}") == {"error": "Replay not available."}
 
 
+INGEST_TOKEN = "v1-tests-ingest-token"
+
+
 def test_get_match_unknown_shape(recent):
     client, key = recent
-    assert v1(client, key, "/api/get_match?mp=1") == {"match": 0, "games": []}
+    for query in ("mp=63", "mp=abc", ""):
+        assert v1(client, key, f"/api/get_match?{query}") == {"match": 0, "games": []}
+
+
+def test_get_match_serves_an_open_live_match(recent):
+    client, key = recent
+    before = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None)
+    body = {"name": "v1 test lobby", "host_id": 3, "slots": [{"slot": 0, "user_id": 3}]}
+    response = client.put("/ingest/matches/7", json=body, headers={"Authorization": f"Bearer {INGEST_TOKEN}"})
+    assert response.status_code == 200, response.text
+    shown = v1(client, key, "/api/get_match?mp=7")
+    assert list(shown) == ["match", "games"] and shown["games"] == []
+    assert list(shown["match"]) == ["match_id", "name", "start_time", "end_time"]
+    assert (shown["match"]["match_id"], shown["match"]["name"], shown["match"]["end_time"]) == ("7", "v1 test lobby", None)
+    started = datetime.strptime(shown["match"]["start_time"], "%Y-%m-%d %H:%M:%S")
+    assert abs((started - before).total_seconds()) <= 5
+    # an update keeps the start time
+    client.put("/ingest/matches/7", json={**body, "name": "renamed"}, headers={"Authorization": f"Bearer {INGEST_TOKEN}"})
+    again = v1(client, key, "/api/get_match?mp=7")["match"]
+    assert (again["name"], again["start_time"]) == ("renamed", shown["match"]["start_time"])
+    client.delete("/ingest/matches/7", headers={"Authorization": f"Bearer {INGEST_TOKEN}"})
+    assert v1(client, key, "/api/get_match?mp=7") == {"match": 0, "games": []}
 
 
 def test_beatmap_file(recent):

@@ -20,6 +20,7 @@ from typing import Any, Iterator
 
 # the clients come with the `test` extra (pip install -e '.[test]')
 import aiosu
+import httpx
 import pydantic  # aiosu's models are pydantic models
 import pytest
 from aiosu.exceptions import APIException
@@ -122,9 +123,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerURL]:
     function-scoped; its factory is what it wraps)."""
     factory = ServerFactory(tmp_path_factory.mktemp("v1_clients"))
     try:
-        yield factory()
+        yield factory(env={"INGEST_TOKEN": INGEST_TOKEN})
     finally:
         factory.stop_all()
+
+
+INGEST_TOKEN = "v1-clients-ingest-token"
+
+
+def open_live_match(url: ServerURL, match_id: int, name: str) -> None:
+    """Report an open multiplayer match through the ingest API."""
+    response = httpx.put(
+        f"{url}/ingest/matches/{match_id}",
+        json={"name": name, "host_id": 3, "slots": [{"slot": 0, "user_id": 3}]},
+        headers={"Authorization": f"Bearer {INGEST_TOKEN}"},
+    )
+    assert response.status_code == 200, response.text
 
 
 def ossapi_client(url: ServerURL, key: str | None = None) -> OssapiV1:
@@ -259,6 +273,13 @@ def test_ossapi_get_match_unknown(server):
     # the official `{"match": 0, "games": []}`: ossapi indexes into the 0
     with pytest.raises(TypeError, match="not subscriptable"):
         ossapi_client(server).get_match(1)
+
+
+def test_ossapi_get_match_of_an_open_match(server):
+    open_live_match(server, 11, "ossapi lobby")
+    info = ossapi_client(server).get_match(11)
+    assert (info.match.match_id, info.match.name, info.match.end_time, info.games) == (11, "ossapi lobby", None, [])
+    assert info.match.start_time is not None
 
 
 def test_ossapi_get_replay(server, demo):
@@ -412,6 +433,13 @@ def test_aiosu_get_match_unknown(server):
     # the official `{"match": 0, "games": []}` fails aiosu's Match validation
     with pytest.raises(pydantic.ValidationError, match="Invalid match type"):
         run_aiosu(server, lambda client: client.get_match(1))
+
+
+def test_aiosu_get_match_of_an_open_match(server):
+    open_live_match(server, 12, "aiosu lobby")
+    match = run_aiosu(server, lambda client: client.get_match(12))
+    assert (match.id, match.name, match.end_time, match.games) == (12, "aiosu lobby", None, [])
+    assert match.start_time is not None
 
 
 def test_aiosu_get_replay(server, demo):

@@ -194,3 +194,16 @@ def recent_score(row: dict[str, Any], user_id: int, failed: bool) -> dict[str, A
         "rank": row["grade"],
         "score_id": None if failed else integer(row["id"]),
     }
+
+
+def open_match(row: dict[str, Any]) -> dict[str, Any]:
+    """A live match: open (no end time) and without finished games."""
+    return {
+        "match": {
+            "match_id": integer(row["id"]),
+            "name": row["name"],
+            "start_time": unix_date(row["created_at"]),
+            "end_time": None,
+        },
+        "games": [],
+    }

@@ -24,11 +24,12 @@ MATCH_COLUMNS = (
 SLOT_COLUMNS = ("slot", "user_id", "status", "team", "mods", "loaded", "skipped")
 
 
-def _upsert(db: Database, table: str, key: str, columns: Sequence[str]) -> str:
-    """One INSERT that replaces the row with the same primary key: atomic on
-    both dialects, so concurrent writers of one row never collide."""
-    names = ", ".join((key, *columns))
-    params = ", ".join(f":{c}" for c in (key, *columns))
+def _upsert(db: Database, table: str, key: str, columns: Sequence[str], insert_only: Sequence[str] = ()) -> str:
+    """One INSERT that replaces the row with the same primary key (keeping
+    its insert_only columns): atomic on both dialects, so concurrent writers
+    of one row never collide."""
+    names = ", ".join((key, *insert_only, *columns))
+    params = ", ".join(f":{c}" for c in (key, *insert_only, *columns))
     if db.dialect == "mysql":
         updates = ", ".join(f"{c} = VALUES({c})" for c in columns)
         return f"INSERT INTO {table} ({names}) VALUES ({params}) ON DUPLICATE KEY UPDATE {updates}"
@@ -135,8 +136,8 @@ async def replace_match(db: Database, match_id: int, match: dict[str, Any], now:
     or the write lock (SQLite) orders concurrent replaces of one match."""
     async with db.transaction():
         await db.execute(
-            _upsert(db, "live_matches", "id", (*MATCH_COLUMNS, "updated_at")),
-            {"id": match_id, **{c: match[c] for c in MATCH_COLUMNS}, "updated_at": now},
+            _upsert(db, "live_matches", "id", (*MATCH_COLUMNS, "updated_at"), insert_only=("created_at",)),
+            {"id": match_id, **{c: match[c] for c in MATCH_COLUMNS}, "created_at": now, "updated_at": now},
         )
         await db.execute("DELETE FROM live_match_refs WHERE match_id = :id", {"id": match_id})
         await db.execute("DELETE FROM live_match_slots WHERE match_id = :id", {"id": match_id})
@@ -172,7 +173,7 @@ async def match_state(
 async def match_by_id(db: Database, match_id: int, since: int) -> dict[str, Any] | None:
     """A match updated at or after since, with its host's name."""
     return await db.fetch_one(
-        f"SELECT m.id, {', '.join(f'm.{c}' for c in MATCH_COLUMNS)}, u.name AS host_name"
+        f"SELECT m.id, {', '.join(f'm.{c}' for c in MATCH_COLUMNS)}, m.created_at, u.name AS host_name"
         " FROM live_matches m LEFT JOIN users u ON u.id = m.host_id"
         " WHERE m.id = :id AND m.updated_at >= :since",
         {"id": match_id, "since": since},

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl
@@ -36,7 +37,7 @@ from ..constants import (
 from ..db import Database
 from ..formats import v1 as fmt
 from ..keys import is_valid_key
-from ..queries import maps, players, scores
+from ..queries import live, maps, players, scores
 from ..responses import JSONResponse
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
@@ -260,9 +261,15 @@ async def get_user_recent(request: Request, params: V1Params) -> Any:
 
 
 async def get_match(request: Request, params: V1Params) -> Any:
-    # bancho.py keeps no match history; live matches arrive with the
-    # live-state ingest, so every match reads as unknown for now
-    return MATCH_NOT_FOUND
+    """A match the game server reports as open (see the ingest API): v1's
+    match history shape with no finished games, since bancho.py keeps no
+    game results. Anything else reads as unknown."""
+    match_id = params.optional_id("mp")
+    if match_id is None:
+        return MATCH_NOT_FOUND
+    since = int(time.time()) - request.app.state.settings.match_ttl
+    row = await live.match_by_id(_db(request), match_id, since)
+    return MATCH_NOT_FOUND if row is None else fmt.open_match(row)
 
 
 async def get_replay(request: Request, params: V1Params) -> Any:

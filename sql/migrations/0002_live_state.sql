@@ -34,6 +34,7 @@ CREATE TABLE live_matches (
     map_id INT NOT NULL DEFAULT 0,
     map_md5 CHAR(32) NOT NULL DEFAULT '',
     map_name VARCHAR(256) CHARSET utf8mb4 NOT NULL DEFAULT '',
+    created_at INT NOT NULL,
     updated_at INT NOT NULL
 );
 
