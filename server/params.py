@@ -7,9 +7,10 @@ import re
 from typing import Sequence, TypeVar
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 
 from .constants import MAX_INT32
-from .responses import bad_request
+from .responses import ApiError, bad_request
 
 T = TypeVar("T")
 
@@ -90,3 +91,18 @@ class Params:
         if lowered in _FALSE:
             return False
         raise bad_request(f"Invalid '{name}': must be true or false.")
+
+
+async def read_body(request: Request, limit: int, too_large: str) -> bytes:
+    """The request body, refused with 413 as soon as it passes `limit`
+    bytes (by its Content-Length, else while it streams in): never more
+    than `limit` bytes are held."""
+    declared = request.headers.get("content-length", "").strip()
+    if declared.isdecimal() and int(declared) > limit:
+        raise ApiError(413, too_large)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(413, too_large)
+    return bytes(body)

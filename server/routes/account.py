@@ -33,6 +33,7 @@ from ..db import Database
 from ..formats import account as fmt
 from ..formats import bancho as bancho_fmt
 from ..queries import account, players
+from ..params import read_body
 from ..responses import ApiError, JSONResponse, bad_request, success
 
 # set_player_info's fields are short: the longest, userpage_content, is 2048
@@ -60,23 +61,6 @@ def _require_unrestricted(player: dict[str, Any]) -> None:
 
 def _media_type(headers: Headers) -> str:
     return headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-async def _read_body(request: Request, limit: int, too_large: str) -> bytes:
-    """The request body, refused with 413 as soon as it passes `limit`
-    bytes (by its Content-Length, else while it streams in): never more
-    than `limit` bytes are held."""
-    declared = request.headers.get("content-length", "").strip()
-    if declared.isdecimal() and int(declared) > limit:
-        raise ApiError(413, too_large)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise ApiError(413, too_large)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 # --- get_friends ---------------------------------------------------------------
@@ -226,7 +210,7 @@ async def set_player_info(request: Request) -> Response:
     player = await authorized_player(request)
     _require_unrestricted(player)
     media = _media_type(request.headers)
-    body = await _read_body(request, MAX_INFO_BODY, f"Request body too large (max {MAX_INFO_BODY} bytes).")
+    body = await read_body(request, MAX_INFO_BODY, f"Request body too large (max {MAX_INFO_BODY} bytes).")
     if media == "application/json" or media.endswith("+json"):
         fields = _json_fields(body)
     elif media == "application/x-www-form-urlencoded":
@@ -320,12 +304,12 @@ async def set_avatar(request: Request) -> Response:
     too_large = f"Avatar too large (max {limit} bytes)."
     media = _media_type(request.headers)
     if media == "multipart/form-data":
-        body = await _read_body(request, limit + MULTIPART_OVERHEAD, too_large)
+        body = await read_body(request, limit + MULTIPART_OVERHEAD, too_large)
         data, claimed_type, filename = await _multipart_avatar(request.headers, body)
         if len(data) > limit:
             raise ApiError(413, too_large)
     else:
-        data = await _read_body(request, limit, too_large)
+        data = await read_body(request, limit, too_large)
         claimed_type, filename = media or None, None
     if not data:
         raise bad_request("Must provide the avatar image (PNG, JPEG or GIF) as the request body.")

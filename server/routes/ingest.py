@@ -24,6 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from ..constants import MAX_INT32, PLAYABLE_MODES
 from ..db import Database
+from ..params import read_body
 from ..queries import live
 from ..responses import ApiError, bad_request, not_found, success
 
@@ -87,15 +88,7 @@ async def _read_json(request: Request) -> Any:
     """The body parsed as JSON, _MISSING when empty; 413 past MAX_BODY
     (checked as it streams in, not only by Content-Length), 400 when it is
     not JSON."""
-    too_large = ApiError(413, f"Request body too large: at most {MAX_BODY} bytes.")
-    length = request.headers.get("content-length", "")
-    if length.isdecimal() and int(length) > MAX_BODY:
-        raise too_large
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY:
-            raise too_large
+    body = await read_body(request, MAX_BODY, f"Request body too large: at most {MAX_BODY} bytes.")
     if not body.strip():
         return _MISSING
     try:
