@@ -113,6 +113,9 @@ def test_prefixes_and_doubled_slash(client, key, prefix):
 def test_post_form_is_answered_like_get(client, key):
     response = client.post("/api/get_user", data={"k": key, "u": "3"})
     assert response.status_code == 200 and response.json()[0]["user_id"] == "3"
+    # a form is a few parameters: a huge one is refused before it is read whole
+    response = client.post("/api/get_user", data={"k": key, "u": "3", "pad": "x" * 100_000})
+    assert response.status_code == 413
 
 
 # --- get_user ---------------------------------------------------------------

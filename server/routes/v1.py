@@ -37,6 +37,7 @@ from ..constants import (
 from ..db import Database
 from ..formats import v1 as fmt
 from ..keys import is_valid_key
+from ..params import read_body
 from ..queries import live, maps, players, scores
 from ..responses import JSONResponse
 
@@ -105,9 +106,8 @@ async def _params(request: Request) -> V1Params:
     items = request.query_params.multi_items()
     content_type = request.headers.get("content-type", "")
     if request.method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
-        body = await request.body()
-        if len(body) <= MAX_FORM_BYTES:
-            items += parse_qsl(body.decode("latin-1"), keep_blank_values=True)
+        body = await read_body(request, MAX_FORM_BYTES, f"Request body too large: at most {MAX_FORM_BYTES} bytes.")
+        items += parse_qsl(body.decode("latin-1"), keep_blank_values=True)
     return V1Params(ImmutableMultiDict(items))
 
 
