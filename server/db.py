@@ -3,12 +3,49 @@ that hands rows back as plain dicts."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Awaitable, Callable, Mapping, TypeVar
 
 import databases
 
 Values = Mapping[str, Any] | None
+T = TypeVar("T")
+
+
+class DatabaseUnavailable(Exception):
+    """The database could not be reached, the connection was lost, or a call
+    took longer than the timeout: the app answers 503 (server/ops.py).
+    Raised from the driver's own error, which stays as __cause__."""
+
+
+# MySQL/MariaDB error numbers that mean "the server is not there for us"
+# rather than "this statement is wrong": every client-side error (CR_*,
+# 2000-2999: cannot connect, server gone away, lost connection...) and the
+# server's too many connections (1040), shutdown in progress (1053),
+# aborted connection (1152), network read/write errors (1158-1161),
+# connection killed (1927) and idle disconnect (4031).
+_MYSQL_UNAVAILABLE = {1040, 1053, 1152, 1158, 1159, 1160, 1161, 1927, 4031}
+# SQLite: another process holds the lock past the busy timeout, or the
+# file cannot be opened or read
+_SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether a driver error means the database is out of reach (as opposed
+    to a bad statement or a constraint, which stay errors of their own)."""
+    if isinstance(exc, (OSError, TimeoutError)):  # refused, reset, unreachable
+        return True
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(text in str(exc).lower() for text in _SQLITE_UNAVAILABLE)
+    module = type(exc).__module__ or ""
+    if module.startswith(("asyncmy", "pymysql")):
+        if type(exc).__name__ == "InterfaceError":  # a connection already closed
+            return True
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        return code is not None and (2000 <= code < 3000 or code in _MYSQL_UNAVAILABLE)
+    return False
 
 
 def dialect_of(url: str) -> str:
@@ -35,15 +72,28 @@ def sqlite_path(url: str) -> Path | None:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    """timeout (seconds, None for none) bounds every call, the wait for a
+    pooled connection included; past it, or when the driver cannot reach
+    the server, the call raises DatabaseUnavailable."""
+
+    def __init__(self, url: str, timeout: float | None = None) -> None:
         self.url = url
         self.dialect = dialect_of(url)
+        self.timeout = timeout
         options: dict[str, Any] = {}
         if self.dialect == "mysql":
             options = {"min_size": 1, "max_size": 10, "charset": "utf8mb4"}
+            if timeout is not None:
+                options["connect_timeout"] = timeout
+        elif timeout is not None:
+            # SQLite's busy timeout: wait that long for another writer's lock
+            options = {"timeout": timeout}
         self._db = databases.Database(driver_url(url), **options)
         # statements sent so far: lets tests prove a listing is not N+1
         self.query_count = 0
+        # calls that failed, by kind: "timeout", "unavailable" (the driver
+        # could not reach the server) and "error" (anything else); /metrics
+        self.failures = {"timeout": 0, "unavailable": 0, "error": 0}
 
     async def connect(self) -> None:
         path = sqlite_path(self.url) if self.dialect == "sqlite" else None
@@ -61,29 +111,71 @@ class Database:
     async def __aexit__(self, *exc: object) -> None:
         await self.disconnect()
 
+    async def _bounded(self, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one driver call within the timeout, in this task (a transaction's
+        connection belongs to the task: asyncio.wait_for would run the call in
+        a task of its own on 3.11, outside the transaction), and turn the
+        driver's connection errors into DatabaseUnavailable. A call cut off
+        mid-query leaves a connection asyncmy closes, so the pool never hands
+        it out again."""
+        try:
+            if self.timeout is None:
+                return await call()
+            async with asyncio.timeout(self.timeout):
+                return await call()
+        except TimeoutError as exc:
+            self.failures["timeout"] += 1
+            raise DatabaseUnavailable(f"the database did not answer within {self.timeout:g} s") from exc
+        except Exception as exc:
+            if is_unavailable(exc):
+                self.failures["unavailable"] += 1
+                raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
+            self.failures["error"] += 1
+            raise
+
     async def fetch_one(self, query: str, values: Values = None) -> dict[str, Any] | None:
         self.query_count += 1
-        row = await self._db.fetch_one(query, values)
+        row = await self._bounded(lambda: self._db.fetch_one(query, values))
         return None if row is None else dict(row._mapping)
 
     async def fetch_all(self, query: str, values: Values = None) -> list[dict[str, Any]]:
         self.query_count += 1
-        return [dict(row._mapping) for row in await self._db.fetch_all(query, values)]
+        return [dict(row._mapping) for row in await self._bounded(lambda: self._db.fetch_all(query, values))]
 
     async def fetch_val(self, query: str, values: Values = None) -> Any:
         self.query_count += 1
-        return await self._db.fetch_val(query, values)
+        return await self._bounded(lambda: self._db.fetch_val(query, values))
 
     async def execute(self, query: str, values: Values = None) -> Any:
         self.query_count += 1
-        return await self._db.execute(query, values)
+        return await self._bounded(lambda: self._db.execute(query, values))
 
     async def execute_many(self, query: str, values: list[Mapping[str, Any]]) -> None:
         if values:
-            await self._db.execute_many(query, values)
+            await self._bounded(lambda: self._db.execute_many(query, values))
 
-    def transaction(self):
-        return self._db.transaction()
+    def transaction(self) -> "_Transaction":
+        return _Transaction(self)
+
+    def pool_stats(self) -> dict[str, int] | None:
+        """The MySQL connection pool's size (connections open or opening),
+        free connections and maximum, or None (SQLite opens a connection per
+        use; or the pool is not running). Read from asyncmy's pool inside
+        `databases`, which has no public way to it."""
+        pool = getattr(getattr(self._db, "_backend", None), "_pool", None)
+        try:
+            return {"size": int(pool.size), "free": int(pool.freesize), "max": int(pool.maxsize)}
+        except (AttributeError, TypeError, ValueError):
+            return None
+
+    async def ping(self) -> None:
+        """A round trip within the timeout; raises DatabaseUnavailable. SQLite
+        answers SELECT 1 without opening the file, so there the schema is
+        read (which waits for another writer's lock, as real queries do)."""
+        if self.dialect == "sqlite":
+            await self.fetch_val("SELECT COUNT(*) FROM sqlite_master")
+        else:
+            await self.fetch_val("SELECT 1")
 
     async def table_names(self) -> set[str]:
         if self.dialect == "sqlite":
@@ -91,3 +183,58 @@ class Database:
         else:
             query = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()"
         return {row["name"] for row in await self.fetch_all(query)}
+
+
+class _Transaction:
+    """`async with db.transaction():` as `databases` has it (savepoints when
+    nested), with each step bounded and mapped like any call, and without
+    `databases`' leak: when BEGIN, COMMIT or ROLLBACK fails (say the server
+    went away) it keeps the connection counted as in use, so it would never
+    go back to the pool, and a few such failures would leave a pool that
+    hands out nothing even after the database is back. Here the connection
+    is given back on any failure; a connection whose transaction could not
+    be closed is discarded by the pool (asyncmy closes a connection released
+    mid-transaction or after a lost query)."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._transaction: Any = None
+        self._connection: Any = None
+        self._held = 0
+
+    async def __aenter__(self) -> "_Transaction":
+        self._connection = self._db._db.connection()
+        # the count of holds on this task's connection before we start
+        # (a private of databases 0.9's Connection; without it no repair)
+        self._held = getattr(self._connection, "_connection_counter", None)
+        self._transaction = self._connection.transaction()
+        try:
+            await self._db._bounded(self._transaction.start)
+        except BaseException:
+            await self._give_back()
+            raise
+        return self
+
+    async def __aexit__(self, exc_type, exc, tb) -> None:
+        finish = self._transaction.commit if exc_type is None else self._transaction.rollback
+        try:
+            await self._db._bounded(finish)
+        except BaseException as failure:
+            await self._give_back()
+            # after an error in the body, that error says more than a failed
+            # rollback (a cancellation still goes through)
+            if exc_type is None or not isinstance(failure, Exception):
+                raise
+
+    async def _give_back(self) -> None:
+        connection = self._connection
+        if self._held is None:
+            return
+        stack = getattr(connection, "_transaction_stack", [])
+        if self._transaction in stack:
+            stack.remove(self._transaction)
+        while connection._connection_counter > self._held:
+            try:
+                await connection.__aexit__(None, None, None)
+            except Exception:
+                break

@@ -144,6 +144,11 @@ class MariaDB:
         self.process = process
         self.startup_seconds: float | None = None
         self._client = find_binary("client")
+        # how _start() ran mariadbd: lets stop_server()/start_server() restart
+        # the same server (same data directory, port and socket)
+        self._command: list[str] | None = None
+        self._admin: str | None = None
+        self._errlog: Path | None = None
 
     # -- connection info -------------------------------------------------
     @property
@@ -230,6 +235,35 @@ class MariaDB:
             self.tmpdir = None
             self.datadir = None
         atexit.unregister(self.stop)
+
+    def stop_server(self) -> None:
+        """Shut mariadbd down cleanly but keep its data directory, so that
+        start_server() brings the same server back (a database outage in a
+        test). Only for a server this module started."""
+        if self._command is None or self.tmpdir is None:
+            raise MariaDBError("stop_server() needs a server started by start_mariadb()")
+        proc, self.process = self.process, None
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=SHUTDOWN_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def start_server(self, timeout: float = STARTUP_TIMEOUT) -> None:
+        """Start mariadbd again after stop_server(), on the same data
+        directory, port and socket; returns once it accepts connections."""
+        if self._command is None or self.tmpdir is None:
+            raise MariaDBError("start_server() needs a server started by start_mariadb()")
+        if self.process is not None and self.process.poll() is None:
+            return
+        with open(Path(self.tmpdir) / "mariadbd.out", "ab") as out:
+            self.process = subprocess.Popen(
+                self._command, stdin=subprocess.DEVNULL, stdout=out,
+                stderr=subprocess.STDOUT, cwd=self.tmpdir,
+            )
+        _wait_ready(self, self._admin, self.process, self._errlog, timeout)
 
     def __enter__(self) -> "MariaDB":
         return self
@@ -366,6 +400,7 @@ def _start(server: str, install_db: str, admin: str, tmpdir: str,
             socket=sock, admin_user="root", admin_password="",
             tmpdir=tmpdir, process=proc,
         )
+        db._command, db._admin, db._errlog = cmd, admin, errlog
         atexit.register(db.stop)
         try:
             _wait_ready(db, admin, proc, errlog, timeout)
