@@ -27,19 +27,48 @@ else
     packages=(mariadb-server mariadb-client)
 fi
 
+# tests/test_nginx.py runs its own nginx process in front of the app (not the
+# system service); tests/test_compose.py checks docker-compose.yml with
+# `docker-compose config`, which needs no Docker engine
+if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
+    log "nginx found; not installing it"
+else
+    packages+=(nginx)
+fi
+if command -v docker-compose >/dev/null 2>&1; then
+    log "docker-compose found; not installing it"
+else
+    packages+=(docker-compose)
+fi
+
 if [ "${#packages[@]}" -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
-        log "cannot install ${packages[*]}: no apt-get; install MariaDB by hand or set TEST_MARIADB_URL"
+        log "cannot install ${packages[*]}: no apt-get; install them by hand (for MariaDB, or set TEST_MARIADB_URL)"
         exit 1
     fi
     SUDO=()
     if [ "$(id -u)" -ne 0 ]; then
         SUDO=(sudo)
     fi
+    # the packages' own services are not wanted: forbid starting them while
+    # installing (invoke-rc.d asks policy-rc.d; 101: not allowed), so a busy
+    # port 80 or a machine without an init system cannot fail the install
+    policy=/usr/sbin/policy-rc.d
+    own_policy=
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\nexit 101\n' | "${SUDO[@]}" tee "$policy" >/dev/null
+        "${SUDO[@]}" chmod 755 "$policy"
+        own_policy=1
+        trap '"${SUDO[@]}" rm -f "$policy"' EXIT
+    fi
     log "installing ${packages[*]} with apt-get"
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -q
     "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
         --no-install-recommends "${packages[@]}"
+    if [ -n "$own_policy" ]; then
+        "${SUDO[@]}" rm -f "$policy"
+        trap - EXIT
+    fi
 fi
 
 export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
