@@ -13,11 +13,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import demo
-from .db import Database
+from . import demo, ops
+from .db import Database, DatabaseUnavailable
 from .migrate import migrate
 from .responses import ApiError, JSONResponse
-from .routes import account, bancho, ingest, pp, v1
+from .routes import account, bancho, ingest, pp, v1, v2
 from .routes import track as track_routes
 from .settings import Settings, load_settings
 from .track import snapshot_loop
@@ -54,7 +54,7 @@ async def prepare_database(db: Database, settings: Settings) -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, timeout=settings.db_timeout)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -67,16 +67,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await db.disconnect()
 
     app = Starlette(
-        routes=[*bancho.routes(), *v1.routes(), *ingest.routes(), *account.routes(), *pp.routes(), *track_routes.routes()],
+        routes=[*ops.routes(), *bancho.routes(), *v1.routes(), *ingest.routes(), *account.routes(), *pp.routes(), *track_routes.routes(), *v2.routes()],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
+            DatabaseUnavailable: ops.database_unavailable,
             Exception: _server_error,
         },
         lifespan=lifespan,
     )
     app.state.db = db
     app.state.settings = settings
+    app.state.metrics = ops.Metrics()
+    # inside CollapseSlashes, so it sees the scope the router marks with its route
+    app.add_middleware(ops.RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(CollapseSlashes)
     return app
 

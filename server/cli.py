@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Awaitable, Callable, Sequence
 
-from . import demo, fixtures, keys
+from . import demo, fixtures, keys, oauth
 from .db import Database
 from .migrate import migrate
 from .settings import Settings, load_settings
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("file", type=Path, metavar="FILE", help="the JSON fixture file")
     _add_keys_parser(commands)
+    _add_oauth_parser(commands)
     _add_track_parser(commands)
     _add_users_parser(commands)
     return parser
@@ -109,12 +110,23 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     import uvicorn
 
     from .app import create_app
+    from .ops import log_config
 
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
-        log_level="info",
+        log_level=settings.log_level,
+        # the app logs one JSON line per request (logger server.access)
+        log_config=log_config(settings.log_level),
+        access_log=settings.uvicorn_access_log,
+        # SIGTERM: stop accepting, let the requests in flight finish (for at
+        # most this long), then close the database and exit
+        timeout_graceful_shutdown=settings.shutdown_timeout,
+        # behind nginx (nginx/api.conf): take the client address and scheme
+        # from X-Forwarded-For / X-Forwarded-Proto, but only from these peers
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 
@@ -126,6 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "keys":
         return _keys_main(args, settings)
+    if args.command == "oauth":
+        return _oauth_main(args, settings)
     if args.command == "track":
         return _track_main(args, settings)
     if args.command == "users":
@@ -230,6 +244,71 @@ def _keys_main(args: argparse.Namespace, settings: Settings) -> int:
             return await work(db)
 
     status, message = asyncio.run(connected())
+    print(message, file=sys.stderr if status else sys.stdout)
+    return status
+
+
+# --- `oauth`: OAuth clients of the osu!api v2 layer (server/oauth.py)
+
+OAUTH_HELP = (
+    "Secrets are stored only as SHA-256 digests in the table oauth_clients: a secret is "
+    "shown once, when its client is created. The schema is created or upgraded first; " + SETTINGS_HELP
+)
+
+
+def _add_oauth_parser(commands) -> None:
+    parser = commands.add_parser(
+        "oauth",
+        help="manage OAuth clients for the osu!api v2 layer",
+        description="Create, list and revoke the OAuth clients whose id and secret osu!api v2 "
+        "clients exchange for an access token at /oauth/token (client credentials grant).",
+        epilog=OAUTH_HELP,
+    )
+    oauth_commands = parser.add_subparsers(dest="oauth_command", metavar="OAUTH_COMMAND", required=True)
+    create = oauth_commands.add_parser(
+        "create",
+        help="create a client and print its id and secret",
+        description="Register a new OAuth client. Its id and secret are printed on the last line "
+        "of output, separated by a space; the secret cannot be shown again.",
+        epilog=OAUTH_HELP,
+    )
+    create.add_argument(
+        "--name", required=True, type=_key_name,
+        help="who or what the client is for (1 to 64 printable characters)",
+    )
+    oauth_commands.add_parser(
+        "list", help="list the clients",
+        description="List every OAuth client: id, name, when it was created (UTC) and whether "
+        "it is active or revoked. Secrets are not stored and cannot be listed.",
+        epilog=OAUTH_HELP,
+    )
+    revoke = oauth_commands.add_parser(
+        "revoke", help="revoke a client by its id",
+        description="Revoke an OAuth client: it gets no new tokens and the tokens it holds stop "
+        "working. Exits with status 1 if there is no active client with that id.",
+        epilog=OAUTH_HELP,
+    )
+    revoke.add_argument("id", type=int, metavar="ID", help="the client's id, as shown by `oauth list`")
+
+
+def _oauth_main(args: argparse.Namespace, settings: Settings) -> int:
+    async def work() -> tuple[int, str]:
+        async with Database(settings.database_url) as db:
+            await migrate(db)
+            if args.oauth_command == "create":
+                client_id, secret = await oauth.create_client(db, args.name)
+                return 0, (
+                    f"created OAuth client {client_id} ({args.name}); its secret is shown only "
+                    f"this once. Client id and secret:\n{client_id} {secret}"
+                )
+            if args.oauth_command == "list":
+                table = _key_table(await oauth.list_clients(db))
+                return 0, "no OAuth clients" if table == "no API keys" else table
+            if await oauth.revoke_client(db, args.id):
+                return 0, f"revoked OAuth client {args.id}"
+            return 1, f"error: no active OAuth client with id {args.id} (it does not exist or is already revoked)"
+
+    status, message = asyncio.run(work())
     print(message, file=sys.stderr if status else sys.stdout)
     return status
 

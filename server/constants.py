@@ -242,3 +242,60 @@ def level_from_score(total_score: int) -> float:
             level += 1
     floor, ceiling = score_for_level(level), score_for_level(level + 1)
     return level + (total_score - floor) / (ceiling - floor)
+
+
+# --- osu!api v2 (server/routes/v2.py) ---------------------------------------
+
+# v2's ruleset names for the vanilla modes (bancho.py's 0-3); relax and
+# autopilot have no v2 name and are not served there.
+V2_RULESETS: dict[int, str] = {
+    GameMode.VN_STD: "osu",
+    GameMode.VN_TAIKO: "taiko",
+    GameMode.VN_CATCH: "fruits",
+    GameMode.VN_MANIA: "mania",
+}
+V2_RULESET_IDS: dict[str, int] = {name: int(mode) for mode, name in V2_RULESETS.items()}
+
+# v2's `ranked` (int) and `status` (string) for each bancho.py map status.
+# Unlike v1, "update available" reads as pending (osu-web has no WIP state).
+V2_RANKED: dict[MapStatus, int] = {
+    MapStatus.NOT_SUBMITTED: -2,
+    MapStatus.PENDING: 0,
+    MapStatus.UPDATE_AVAILABLE: 0,
+    MapStatus.RANKED: 1,
+    MapStatus.APPROVED: 2,
+    MapStatus.QUALIFIED: 3,
+    MapStatus.LOVED: 4,
+}
+V2_STATUS_NAMES: dict[int, str] = {
+    -2: "graveyard", -1: "wip", 0: "pending", 1: "ranked", 2: "approved", 3: "qualified", 4: "loved",
+}
+# Statuses whose maps have a leaderboard and a ranked date in v2.
+V2_LEADERBOARD_STATUSES = (MapStatus.RANKED, MapStatus.APPROVED, MapStatus.QUALIFIED, MapStatus.LOVED)
+
+# The first x-api-version that gets the current ("solo") score shape.
+V2_SCORE_SHAPE_VERSION = 20220705
+
+# A user's default group, from the highest privilege that names one.
+V2_GROUPS: tuple[tuple[Privileges, str], ...] = (
+    (Privileges.DEVELOPER, "dev"),
+    (Privileges.ADMINISTRATOR, "gmt"),
+    (Privileges.MODERATOR, "gmt"),
+    (Privileges.NOMINATOR, "bng"),
+    (Privileges.ALUMNI, "alumni"),
+)
+
+
+# Where lazer's acronyms (v2's) differ from MOD_ACRONYMS.
+V2_MOD_ACRONYMS: dict[str, str] = {"AU": "AT", "RN": "RD", "CO": "DS", "V2": "SV2"}
+
+
+def mods_list(mods: int) -> list[str]:
+    """Mods as a list of v2 acronyms in bit order: NC without DT and PF
+    without SD (the implied mod is dropped)."""
+    names = [V2_MOD_ACRONYMS.get(acronym, acronym) for acronym, mod in MOD_ACRONYMS.items() if mods & mod]
+    if mods & Mods.NIGHTCORE and "DT" in names:
+        names.remove("DT")
+    if mods & Mods.PERFECT and "SD" in names:
+        names.remove("SD")
+    return names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,10 @@ class Settings:
     data_dir: Path
     # load the demo data set when the embedded database starts out empty
     demo_on_empty: bool
+    # the addresses and networks whose X-Forwarded-For / X-Forwarded-Proto are
+    # believed (FORWARDED_ALLOW_IPS): the reverse proxies in front (nginx/);
+    # comma-separated IPs or CIDR networks, or "*" for any peer
+    forwarded_allow_ips: str = "127.0.0.1"
     # live state (server/routes/ingest.py): the game server's bearer token
     # (None: the ingest API answers 503), and how many seconds a session
     # without a heartbeat, or a match without an update, stays live
@@ -32,6 +37,22 @@ class Settings:
     # players (TRACK_SNAPSHOT_INTERVAL, 0 = off), both in seconds
     track_update_interval: int = 60
     track_snapshot_interval: int = 0
+    # operations (server/ops.py): the most seconds any one database call may
+    # take before the request answers 503 (DB_TIMEOUT); the level of the
+    # service's logs, the JSON request lines included (LOG_LEVEL); uvicorn's
+    # own access log, off as the JSON request lines replace it
+    # (UVICORN_ACCESS_LOG); and how many seconds a SIGTERM waits for the
+    # requests in flight before cutting them off (SHUTDOWN_TIMEOUT)
+    db_timeout: int = 5
+    log_level: str = "info"
+    uvicorn_access_log: bool = False
+    shutdown_timeout: int = 25
+    # osu!api v2 layer (server/oauth.py): the access tokens' HS256 signing
+    # secret (OAUTH_SECRET; None: one generated at first use and kept in the
+    # table oauth_signing_secret) and their lifetime in seconds
+    # (OAUTH_TOKEN_TTL)
+    oauth_secret: str | None = None
+    oauth_token_ttl: int = 86400
 
     @property
     def replays_dir(self) -> Path:
@@ -65,6 +86,34 @@ def _whole_number(env: Mapping[str, str], name: str, default: int, minimum: int,
     return int(value)
 
 
+def _trusted_proxies(env: Mapping[str, str]) -> str:
+    """FORWARDED_ALLOW_IPS as uvicorn takes it, checked: uvicorn would
+    silently treat a mistyped address as a name that never matches."""
+    value = env.get("FORWARDED_ALLOW_IPS", "").strip() or "127.0.0.1"
+    if value == "*":
+        return value
+    entries = [entry.strip() for entry in value.split(",")]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry) if "/" in entry else ipaddress.ip_address(entry)
+        except ValueError:
+            raise SystemExit(
+                "FORWARDED_ALLOW_IPS must be comma-separated IP addresses or networks "
+                f"(such as 127.0.0.1,172.28.0.0/24), or * alone, not {value!r}"
+            ) from None
+    return ",".join(entries)
+
+
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def _log_level(env: Mapping[str, str]) -> str:
+    value = env.get("LOG_LEVEL", "").strip().lower() or "info"
+    if value not in LOG_LEVELS:
+        raise SystemExit(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {env['LOG_LEVEL']!r}")
+    return value
+
+
 def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
     data_dir = Path(env.get("DATA_DIR", "data")).resolve()
     database_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'api.db'}"
@@ -82,6 +131,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         port=port,
         data_dir=data_dir,
         demo_on_empty=_flag(env.get("DEMO_ON_EMPTY", "1")),
+        forwarded_allow_ips=_trusted_proxies(env),
         ingest_token=env.get("INGEST_TOKEN", "").strip() or None,
         presence_ttl=_whole_number(env, "PRESENCE_TTL", 90, 1, "seconds"),
         match_ttl=_whole_number(env, "MATCH_TTL", 300, 1, "seconds"),
@@ -89,4 +139,10 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         # 0 turns these two off
         track_update_interval=_whole_number(env, "TRACK_UPDATE_INTERVAL", 60, 0, "seconds"),
         track_snapshot_interval=_whole_number(env, "TRACK_SNAPSHOT_INTERVAL", 0, 0, "seconds"),
+        db_timeout=_whole_number(env, "DB_TIMEOUT", 5, 1, "seconds"),
+        log_level=_log_level(env),
+        uvicorn_access_log=_flag(env.get("UVICORN_ACCESS_LOG", "0")),
+        shutdown_timeout=_whole_number(env, "SHUTDOWN_TIMEOUT", 25, 1, "seconds"),
+        oauth_secret=env.get("OAUTH_SECRET", "").strip() or None,
+        oauth_token_ttl=_whole_number(env, "OAUTH_TOKEN_TTL", 86400, 60, "seconds"),
     )

@@ -117,3 +117,21 @@ async def leaderboard(
 
 async def player_by_api_key(db: Database, api_key: str) -> dict[str, Any] | None:
     return await db.fetch_one(f"SELECT {_INFO_SELECT} FROM users u WHERE u.api_key = :key", {"key": api_key})
+
+
+async def players_stats(db: Database, user_ids: Sequence[int], mode: int) -> list[dict[str, Any]]:
+    """Several players' stats rows in one mode, each with global_rank and
+    country_rank (one query for a listing)."""
+    if not user_ids:
+        return []
+    stats = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
+    values: dict[str, Any] = {f"id{i}": user_id for i, user_id in enumerate(user_ids)}
+    values["mode"] = mode
+    placeholders = ", ".join(f":id{i}" for i in range(len(user_ids)))
+    return await db.fetch_all(
+        f"SELECT {stats}, {_rank_expression(False)} AS global_rank,"
+        f" {_rank_expression(True)} AS country_rank"
+        " FROM stats s JOIN users u ON u.id = s.id"
+        f" WHERE s.mode = :mode AND s.id IN ({placeholders})",
+        values,
+    )
