@@ -40,6 +40,7 @@ from ..constants import (
 from ..db import Database
 from ..formats import v2 as fmt
 from ..formats.common import unprefixed
+from ..params import read_body
 from ..queries import maps, players, scores
 from ..queries import v2 as q
 from ..queries.scores import ModsFilter
@@ -261,8 +262,8 @@ async def _token_fields(request: Request) -> dict[str, str]:
     """The token request's fields from a form or JSON body, with HTTP Basic
     credentials filling in client_id and client_secret."""
     fields: dict[str, str] = {}
-    body = await request.body()
-    if len(body) <= MAX_BODY_BYTES and body:
+    body = await read_body(request, MAX_BODY_BYTES, f"Request body too large: at most {MAX_BODY_BYTES} bytes.")
+    if body:
         content_type = request.headers.get("content-type", "")
         if "json" in content_type:
             try:
