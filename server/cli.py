@@ -10,7 +10,7 @@ import uuid
 from pathlib import Path
 from typing import Awaitable, Callable, Sequence
 
-from . import demo, fixtures, keys, oauth
+from . import credentials, demo, fixtures, keys, oauth
 from .db import Database
 from .migrate import migrate
 from .settings import Settings, load_settings
@@ -163,7 +163,7 @@ KEYS_HELP = (
 
 def _key_name(value: str) -> str:
     try:
-        return keys.validate_name(value)
+        return credentials.validate_name(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
 

@@ -1,10 +1,9 @@
 """OAuth2 for the osu!api v2 compatibility layer: registered clients, the
 client credentials grant, and the access tokens it issues.
 
-Clients follow the pattern of server.keys: a client's secret (40 random hex
-characters, like osu.ppy.sh's) is shown once, when the client is created,
-and only its SHA-256 digest is stored in `oauth_clients`. A fast unsalted
-hash is enough because the secret is 160 random bits.
+Clients are kept like v1 keys (server/credentials.py): a client's secret
+(40 random hex characters, like osu.ppy.sh's) is shown once, when the client
+is created, and only its SHA-256 digest is stored in `oauth_clients`.
 
 Access tokens are JWTs signed with HS256, as osu-web's Passport tokens are
 JWTs (RS256 there): clients such as aiosu decode them, unverified, for
@@ -22,7 +21,6 @@ HS256, expiry, not-before, required claims)."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 import time
@@ -32,10 +30,9 @@ from typing import Any
 
 import jwt
 
+from . import credentials
 from .db import Database
-from .keys import validate_name
 
-SECRET_BYTES = 20  # a client secret is 40 lowercase hex characters
 MAX_SECRET_LENGTH = 128
 ALGORITHM = "HS256"
 # the scopes a client credentials token may carry: osu-web allows `public`
@@ -46,8 +43,7 @@ DEFAULT_SCOPES = ["public"]
 _REVOCATION_MARGIN = 60
 
 
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+CLIENTS = credentials.CredentialTable("oauth_clients", "secret_hash")
 
 
 # --- clients -------------------------------------------------------------------
@@ -55,33 +51,17 @@ def hash_secret(secret: str) -> str:
 
 async def create_client(db: Database, name: str) -> tuple[int, str]:
     """Register a client; returns its id and its secret, which is not stored."""
-    validate_name(name)
-    secret = secrets.token_hex(SECRET_BYTES)
-    digest = hash_secret(secret)
-    await db.execute(
-        "INSERT INTO oauth_clients (name, secret_hash, created_at) VALUES (:name, :secret_hash, :now)",
-        {"name": name, "secret_hash": digest, "now": int(time.time())},
-    )
-    client_id = await db.fetch_val("SELECT id FROM oauth_clients WHERE secret_hash = :secret_hash", {"secret_hash": digest})
-    return int(client_id), secret
+    return await credentials.create(db, CLIENTS, name)
 
 
 async def list_clients(db: Database) -> list[dict[str, Any]]:
-    """Every client, oldest first: id, name, created_at, revoked_at."""
-    return await db.fetch_all("SELECT id, name, created_at, revoked_at FROM oauth_clients ORDER BY id")
+    return await credentials.list_all(db, CLIENTS)
 
 
 async def revoke_client(db: Database, client_id: int) -> bool:
     """Revoke a client: it gets no new tokens, and its tokens stop working.
     False if there is no such active client."""
-    row = await db.fetch_one("SELECT revoked_at FROM oauth_clients WHERE id = :id", {"id": int(client_id)})
-    if row is None or row["revoked_at"] is not None:
-        return False
-    await db.execute(
-        "UPDATE oauth_clients SET revoked_at = :now WHERE id = :id AND revoked_at IS NULL",
-        {"id": int(client_id), "now": int(time.time())},
-    )
-    return True
+    return await credentials.revoke(db, CLIENTS, client_id)
 
 
 async def client_is_active(db: Database, client_id: int) -> bool:
@@ -102,7 +82,7 @@ async def authenticate_client(db: Database, client_id: Any, secret: Any) -> int 
     row = await db.fetch_one(
         "SELECT secret_hash FROM oauth_clients WHERE id = :id AND revoked_at IS NULL", {"id": number}
     )
-    if row is None or not hmac.compare_digest(row["secret_hash"], hash_secret(secret)):
+    if row is None or not hmac.compare_digest(row["secret_hash"], credentials.digest(secret)):
         return None
     return number
 
