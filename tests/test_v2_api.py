@@ -138,24 +138,24 @@ def test_every_token_failure_answers_401(client, oauth_client, token, demo_url):
     unsigned = jwt.encode({**claims}, None, algorithm="none")
     for header in [None, "Bearer", "Bearer garbage", f"Basic {token}", f"Bearer {expired}",
                    f"Bearer {forged}", f"Bearer {unsigned}"]:
-        answer = client.get("/api/v2/users/3", headers={"Authorization": header} if header else {})
+        answer = client.get("users/3", headers={"Authorization": header} if header else {})
         assert answer.status_code == 401, header
         assert answer.json() == {"authentication": "basic"}
 
 
 def test_a_token_without_the_public_scope_answers_403(client, oauth_client, demo_url):
     no_scope = oauth.issue_token(_signing_secret(demo_url), oauth_client[0], [], 600)
-    answer = client.get("/api/v2/users/3", headers={"Authorization": f"Bearer {no_scope}"})
+    answer = client.get("users/3", headers={"Authorization": f"Bearer {no_scope}"})
     assert answer.status_code == 403 and answer.json() == {"error": "A required scope is missing."}
 
 
 def test_revoking_the_current_token(client, oauth_client):
     fresh = client.post("/oauth/token", data=_form(oauth_client)).json()["access_token"]
     headers = {"Authorization": f"Bearer {fresh}"}
-    assert client.get("/api/v2/users/3", headers=headers).status_code == 200
+    assert client.get("users/3", headers=headers).status_code == 200
     answer = client.delete("/api/v2/oauth/tokens/current", headers=headers)
     assert answer.status_code == 204 and answer.content == b""
-    assert client.get("/api/v2/users/3", headers=headers).status_code == 401
+    assert client.get("users/3", headers=headers).status_code == 401
     assert client.delete("/api/v2/oauth/tokens/current", headers=headers).status_code == 401
 
 
@@ -174,7 +174,7 @@ def test_a_revoked_client_gets_no_tokens_and_its_tokens_stop(client, demo_url):
 
     run(revoke())
     assert client.post("/oauth/token", data=form).status_code == 401
-    assert client.get("/api/v2/users/3", headers={"Authorization": f"Bearer {held}"}).status_code == 401
+    assert client.get("users/3", headers={"Authorization": f"Bearer {held}"}).status_code == 401
 
 
 # --- users ------------------------------------------------------------------------------------
@@ -389,3 +389,20 @@ def test_scores_by_id_both_forms_and_shapes(get, demo):
     assert get("scores/99999999", status=404) == {"error": None}
     relax = next(s for s in demo.scores if s["mode"] >= 4)
     get(f"scores/{relax['id']}", status=404)
+
+
+def test_rank_history_and_highest_come_from_the_track_snapshots(client, get):
+    # a player nobody has tracked has neither
+    untracked = get("users/5/osu")
+    assert untracked["rank_history"] is None and untracked["rank_highest"] is None
+    # an osu!track update records today's rank, which v2 then reports
+    assert client.post("/track/update?user=4&mode=0").status_code == 200
+    rank = client.get("/v1/get_player_info?id=4&scope=stats").json()["player"]["stats"]["0"]["rank"]
+    assert rank > 0
+    user = get("users/4/osu")
+    assert user["rank_history"] == {"mode": "osu", "data": [rank]}
+    assert user["rankHistory"] == user["rank_history"]
+    assert user["rank_highest"]["rank"] == rank
+    assert user["rank_highest"]["updated_at"].endswith("+00:00")
+    # the history is of the mode asked for
+    assert get("users/4/taiko")["rank_history"] is None

@@ -43,6 +43,31 @@ _GROUP_NAMES = {
 }
 
 
+RANK_HISTORY_DAYS = 90
+
+
+def _rank_history(mode: int, ranks: Iterable[dict[str, Any]], now: float) -> dict[str, Any] | None:
+    """One global rank a day, oldest first: each day's last recorded rank,
+    carried forward over days without a snapshot, from the first day with
+    one to today (osu-web gives 90 days; fewer are known here)."""
+    by_day: dict[int, int] = {}
+    for row in ranks:  # oldest first: a later snapshot of a day wins
+        by_day[int(row["created_at"]) // 86_400_000] = int(row["pp_rank"])
+    if not by_day:
+        return None
+    data, rank = [], None
+    for day in range(min(by_day), int(now) // 86_400 + 1):
+        rank = by_day.get(day, rank)
+        data.append(rank)
+    return {"mode": ruleset(mode), "data": data[-RANK_HISTORY_DAYS:]}
+
+
+def _rank_highest(peak: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not peak or peak.get("best_global_rank") is None:
+        return None
+    return {"rank": int(peak["best_global_rank"]), "updated_at": iso_unix(int(peak["best_rank_at"]) // 1000)}
+
+
 def iso(value: Any) -> str | None:
     """A DATETIME column (stored as UTC) with its zone."""
     text = iso_datetime(value)
@@ -192,8 +217,13 @@ def user_extended(
     monthly: Iterable[dict[str, Any]],
     base_url: str,
     now: float,
+    ranks: list[dict[str, Any]] = (),
+    peak: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """UserExtended (Get User) in a mode, with statistics in every ruleset."""
+    """UserExtended (Get User) in a mode, with statistics in every ruleset;
+    rank history and highest rank come from the osu!track snapshots (ranks:
+    the recorded ranks of the last RANK_HISTORY_DAYS days, peak: the best
+    one), null when none are recorded."""
     supporter = _is_supporter(row, now)
     page = row.get("userpage_content") or ""
     rulesets = {name: statistics(stats.get(m), hits.get(m)) for m, name in V2_RULESETS.items()}
@@ -242,9 +272,9 @@ def user_extended(
         "page": {"html": _escape(page), "raw": page},
         "pending_beatmapset_count": 0,
         "previous_usernames": [],
-        "rank_highest": None,
-        "rank_history": None,
-        "rankHistory": None,
+        "rank_highest": _rank_highest(peak),
+        "rank_history": _rank_history(mode, ranks, now),
+        "rankHistory": _rank_history(mode, ranks, now),
         "ranked_beatmapset_count": 0,
         "ranked_and_approved_beatmapset_count": 0,
         "replays_watched_counts": [],

@@ -291,3 +291,14 @@ async def peak(db: Database, *, user_id: int, mode: int) -> dict[str, Any]:
     )
     assert row is not None
     return row
+
+
+async def ranks_since(db: Database, *, user_id: int, mode: int, since: int) -> list[dict[str, Any]]:
+    """The player's recorded global ranks (with their time, Unix ms) since
+    `since`, oldest first; snapshots without a rank are left out."""
+    return await db.fetch_all(
+        "SELECT created_at, pp_rank FROM track_snapshots"
+        " WHERE user_id = :user_id AND mode = :mode AND created_at >= :since AND pp_rank IS NOT NULL"
+        " ORDER BY created_at ASC, id ASC",
+        {"user_id": user_id, "mode": mode, "since": since},
+    )

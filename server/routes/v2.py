@@ -41,7 +41,8 @@ from ..db import Database
 from ..formats import v2 as fmt
 from ..formats.common import unprefixed
 from ..params import read_body
-from ..queries import maps, players, scores
+from ..queries import clans, maps, players, scores
+from ..queries import track as track_queries
 from ..queries import v2 as q
 from ..queries.scores import ModsFilter
 from ..responses import JSONResponse
@@ -364,10 +365,14 @@ async def get_user(request: Request) -> Any:
     cutoff = (_utc_now() - timedelta(hours=24)).strftime("%Y-%m-%d %H:%M:%S")
     counts = await q.profile_counts(db, row["id"], mode, cutoff)
     monthly = await q.monthly_playcounts(db, row["id"])
-    clan = await db.fetch_one("SELECT name, tag FROM clans WHERE id = :id", {"id": row["clan_id"]}) if row["clan_id"] else None
+    clan = await clans.clan_by_id(db, row["clan_id"]) if row["clan_id"] else None
     row = {**row, "clan_name": clan and clan["name"], "clan_tag": clan and clan["tag"]}
+    now = time.time()
+    history_start = (int(now) // 86_400 - fmt.RANK_HISTORY_DAYS + 1) * 86_400_000
+    ranks = await track_queries.ranks_since(db, user_id=row["id"], mode=mode, since=history_start)
+    peak = await track_queries.peak(db, user_id=row["id"], mode=mode)
     body = fmt.user_extended(row, mode=mode, stats=stats, hits=hits, counts=counts, monthly=monthly,
-                             base_url=_base_url(request), now=time.time())
+                             base_url=_base_url(request), now=now, ranks=ranks, peak=peak)
     # ?mode was given but the default playmode is reported unchanged, as osu-web does
     return body
 
