@@ -138,24 +138,24 @@ def test_every_token_failure_answers_401(client, oauth_client, token, demo_url):
     unsigned = jwt.encode({**claims}, None, algorithm="none")
     for header in [None, "Bearer", "Bearer garbage", f"Basic {token}", f"Bearer {expired}",
                    f"Bearer {forged}", f"Bearer {unsigned}"]:
-        answer = client.get("users/3", headers={"Authorization": header} if header else {})
+        answer = client.get("/api/v2/users/3", headers={"Authorization": header} if header else {})
         assert answer.status_code == 401, header
         assert answer.json() == {"authentication": "basic"}
 
 
 def test_a_token_without_the_public_scope_answers_403(client, oauth_client, demo_url):
     no_scope = oauth.issue_token(_signing_secret(demo_url), oauth_client[0], [], 600)
-    answer = client.get("users/3", headers={"Authorization": f"Bearer {no_scope}"})
+    answer = client.get("/api/v2/users/3", headers={"Authorization": f"Bearer {no_scope}"})
     assert answer.status_code == 403 and answer.json() == {"error": "A required scope is missing."}
 
 
 def test_revoking_the_current_token(client, oauth_client):
     fresh = client.post("/oauth/token", data=_form(oauth_client)).json()["access_token"]
     headers = {"Authorization": f"Bearer {fresh}"}
-    assert client.get("users/3", headers=headers).status_code == 200
+    assert client.get("/api/v2/users/3", headers=headers).status_code == 200
     answer = client.delete("/api/v2/oauth/tokens/current", headers=headers)
     assert answer.status_code == 204 and answer.content == b""
-    assert client.get("users/3", headers=headers).status_code == 401
+    assert client.get("/api/v2/users/3", headers=headers).status_code == 401
     assert client.delete("/api/v2/oauth/tokens/current", headers=headers).status_code == 401
 
 
@@ -174,7 +174,7 @@ def test_a_revoked_client_gets_no_tokens_and_its_tokens_stop(client, demo_url):
 
     run(revoke())
     assert client.post("/oauth/token", data=form).status_code == 401
-    assert client.get("users/3", headers={"Authorization": f"Bearer {held}"}).status_code == 401
+    assert client.get("/api/v2/users/3", headers={"Authorization": f"Bearer {held}"}).status_code == 401
 
 
 # --- users ------------------------------------------------------------------------------------
