@@ -637,9 +637,14 @@ def test_snapshot_loop_in_the_app(backend, tmp_path):
     url = backend.new_database_url()
     run(_prepare(url, job_data()))
     settings = backend.settings(url, data_dir=tmp_path, track_snapshot_interval=1)
+    def finished() -> bool:
+        jobs = sql(url, "SELECT finished_at FROM track_jobs")
+        return bool(jobs) and jobs[0]["finished_at"] is not None
+
     with TestClient(create_app(settings)):
+        # the job records its end after its last snapshot: wait for both
         deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len(snapshotted(url)) < 6:
+        while time.monotonic() < deadline and not (len(snapshotted(url)) >= 6 and finished()):
             time.sleep(0.2)
     assert snapshotted(url) == [(20, 0), (21, 0), (22, 0), (22, 1), (23, 0), (24, 0)]
     job = sql(url, "SELECT finished_at, players_done, locked_until FROM track_jobs")
