@@ -299,3 +299,11 @@ def mods_list(mods: int) -> list[str]:
     if mods & Mods.PERFECT and "SD" in names:
         names.remove("SD")
     return names
+
+
+def fits_utf8mb3(text: str) -> bool:
+    """bancho.py's text columns are MySQL's 3-byte utf8: a text with
+    characters past U+FFFF (emoji) can equal none of their values, and
+    MariaDB refuses to compare it with them (an illegal mix of collations),
+    so lookups answer "not found" for it without asking."""
+    return all(ord(c) <= 0xFFFF for c in text)

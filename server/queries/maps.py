@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..constants import fits_utf8mb3
 from ..db import Database
 
 # The columns of a map as the API shows it, in its order.
@@ -46,6 +47,8 @@ async def find_maps(
     and the map's average rating. With ranked_after, only maps with a status
     in dated_statuses updated since then, oldest first (how crawlers page);
     otherwise by set and map id."""
+    if not all(fits_utf8mb3(text) for text in (md5, creator_name) if text is not None):
+        return []
     conditions: list[str] = []
     values: dict[str, Any] = {"limit": limit}
     for column, name, value in (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..constants import Privileges, safe_name
+from ..constants import Privileges, fits_utf8mb3, safe_name
 from ..db import Database
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
@@ -52,6 +52,8 @@ async def player_by_id(db: Database, user_id: int) -> dict[str, Any] | None:
 
 
 async def player_by_name(db: Database, name: str) -> dict[str, Any] | None:
+    if not fits_utf8mb3(name):
+        return None
     # safe_name is how bancho.py looks names up: case- and space-insensitive
     return await db.fetch_one(
         f"SELECT {_INFO_SELECT} FROM users u WHERE u.safe_name = :safe_name",
@@ -84,6 +86,8 @@ async def count_players(db: Database) -> int:
 
 async def search_players(db: Database, text: str) -> list[dict[str, Any]]:
     """Unrestricted, verified players whose name contains the text."""
+    if not fits_utf8mb3(text):
+        return []
     # '!' escapes LIKE's wildcards the same way in MySQL and SQLite
     escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
     mask = UNRESTRICTED | VERIFIED

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from ..constants import HIT_COUNT_STATUSES, GameMode, ScoreStatus
+from ..constants import HIT_COUNT_STATUSES, GameMode, ScoreStatus, fits_utf8mb3
 from ..db import Database
 from .maps import map_select
 from .players import INFO_COLUMNS, UNRESTRICTED
@@ -164,6 +164,8 @@ async def maps_of_sets(db: Database, set_ids: Sequence[int]) -> list[dict[str, A
 async def map_ids_where(db: Database, *, ids: Sequence[int] = (), md5: str | None = None,
                         filename: str | None = None) -> list[dict[str, Any]]:
     """(id, set_id) of the maps with these ids, or this md5, or this file name."""
+    if not all(fits_utf8mb3(text) for text in (md5, filename) if text is not None):
+        return []
     values: dict[str, Any] = {}
     if md5 is not None:
         where, values["md5"] = "m.md5 = :md5", md5

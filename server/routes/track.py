@@ -97,7 +97,8 @@ def _limit(request: Request) -> int | None:
         return DEFAULT_LIMIT
     text = values[0].strip() if len(values) == 1 else ""
     number = float(text) if _JS_NUMBER.match(text) else 0.0  # Number("") is 0
-    if number != round(number) or not 0 < number <= MAX_LIMIT:
+    # (range first: `1e309` reads as infinity, which round() refuses)
+    if not 0 < number <= MAX_LIMIT or number != round(number):
         return None
     return int(number)
 

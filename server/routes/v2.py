@@ -55,6 +55,7 @@ RANKING_PAGE_SIZE = 50
 RANKING_MAX_PAGES = 200
 SEARCH_PAGE_SIZE = 20
 MAX_BODY_BYTES = 16 * 1024
+MAX_SQL_ID = 2**63 - 1
 _DIGITS = re.compile(r"^\d{1,10}$")
 
 
@@ -335,6 +336,9 @@ def _api(handler: Handler, *, scope: str | None = "public") -> Callable[[Request
             if scope is not None and scope not in found.scopes:
                 raise V2Error(403, MISSING_SCOPE)
             request.state.token = found
+            # an {id:int} past SQL's BIGINT names nothing (and the drivers refuse it)
+            if any(isinstance(v, int) and v > MAX_SQL_ID for v in request.path_params.values()):
+                raise not_found()
             result = await handler(request)
         except V2Error as exc:
             return JSONResponse(exc.body, status_code=exc.status_code)
