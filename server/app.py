@@ -13,10 +13,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import demo, ops
+from . import demo, ops, rate_limit
 from .db import Database, DatabaseUnavailable
 from .migrate import migrate
 from .responses import ApiError, JSONResponse
+from . import openapi
 from .routes import account, bancho, ingest, pp, v1, v2
 from .routes import track as track_routes
 from .settings import Settings, load_settings
@@ -65,9 +66,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 yield
         finally:
             await db.disconnect()
+            if isinstance(app.state.rate_limiter, rate_limit.RedisBuckets):
+                await app.state.rate_limiter.close()
 
     app = Starlette(
-        routes=[*ops.routes(), *bancho.routes(), *v1.routes(), *ingest.routes(), *account.routes(), *pp.routes(), *track_routes.routes(), *v2.routes()],
+        routes=[*ops.routes(), *openapi.routes(), *bancho.routes(), *v1.routes(), *ingest.routes(), *account.routes(), *pp.routes(), *track_routes.routes(), *v2.routes()],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
@@ -79,6 +82,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.db = db
     app.state.settings = settings
     app.state.metrics = ops.Metrics()
+    # the query-string bound and the rate limit (off when
+    # RATE_LIMIT_PER_MINUTE is 0), inside RequestMetrics so refusals are
+    # counted and logged; it sees the collapsed path
+    app.state.rate_limiter = rate_limit.build(settings, app.state.metrics)
+    app.add_middleware(
+        rate_limit.RequestLimits, buckets=app.state.rate_limiter, metrics=app.state.metrics,
+        per_minute=settings.rate_limit_per_minute, burst=settings.rate_limit_burst,
+    )
     # inside CollapseSlashes, so it sees the scope the router marks with its route
     app.add_middleware(ops.RequestMetrics, metrics=app.state.metrics)
     app.add_middleware(CollapseSlashes)

@@ -123,6 +123,10 @@ class Metrics:
         self.errors: dict[tuple[str, str, str], int] = {}
         # (method, route) -> latency histogram
         self.latency: dict[tuple[str, str], Histogram] = {}
+        # server/rate_limit.py: requests refused with 429, and Redis calls
+        # that failed (the in-process buckets answered instead)
+        self.rate_limited = 0
+        self.rate_limit_backend_errors = 0
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, f"{status // 100}xx")
@@ -163,6 +167,10 @@ class Metrics:
         family("http_request_duration_seconds", "histogram", "Time to answer an HTTP request, by route template.", buckets())
         family("http_requests_in_flight", "gauge", "HTTP requests being answered now.", [("", {}, self.in_flight)])
         family("process_start_time_seconds", "gauge", "When the process started, in Unix time.", [("", {}, self.started)])
+        family("rate_limited_total", "counter", "Requests refused with 429 by the rate limit.", [("", {}, self.rate_limited)])
+        family("rate_limit_backend_errors_total", "counter", (
+            "Rate-limit calls to Redis that failed; the in-process buckets answered instead."
+        ), [("", {}, self.rate_limit_backend_errors)])
         if db is not None:
             family("db_queries_total", "counter", "Database statements issued.", [("", {}, db.query_count)])
             family("db_query_failures_total", "counter", (

@@ -53,6 +53,14 @@ class Settings:
     # (OAUTH_TOKEN_TTL)
     oauth_secret: str | None = None
     oauth_token_ttl: int = 86400
+    # request limits (server/rate_limit.py): requests a minute per key or
+    # client address (RATE_LIMIT_PER_MINUTE; 0 = off, the default here so
+    # tests' apps are unlimited; load_settings' default is 1200), the burst
+    # (RATE_LIMIT_BURST), and the Redis holding buckets shared by every
+    # instance (REDIS_URL; None: each process keeps its own)
+    rate_limit_per_minute: int = 0
+    rate_limit_burst: int = 200
+    redis_url: str | None = None
 
     @property
     def replays_dir(self) -> Path:
@@ -104,6 +112,15 @@ def _trusted_proxies(env: Mapping[str, str]) -> str:
     return ",".join(entries)
 
 
+def _redis_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("REDIS_URL", "").strip()
+    if not value:
+        return None
+    if not value.startswith(("redis://", "rediss://", "unix://")):
+        raise SystemExit(f"REDIS_URL must be a redis://, rediss:// or unix:// URL, not {value!r}")
+    return value
+
+
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 
 
@@ -145,4 +162,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         shutdown_timeout=_whole_number(env, "SHUTDOWN_TIMEOUT", 25, 1, "seconds"),
         oauth_secret=env.get("OAUTH_SECRET", "").strip() or None,
         oauth_token_ttl=_whole_number(env, "OAUTH_TOKEN_TTL", 86400, 60, "seconds"),
+        rate_limit_per_minute=_whole_number(env, "RATE_LIMIT_PER_MINUTE", 1200, 0, "requests"),
+        rate_limit_burst=_whole_number(env, "RATE_LIMIT_BURST", 200, 1, "requests"),
+        redis_url=_redis_url(env),
     )

@@ -29,7 +29,8 @@ fi
 
 # tests/test_nginx.py runs its own nginx process in front of the app (not the
 # system service); tests/test_compose.py checks docker-compose.yml with
-# `docker-compose config`, which needs no Docker engine
+# `docker-compose config`, which needs no Docker engine;
+# tests/test_rate_limit.py runs its own redis-server (not the system service)
 if command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ]; then
     log "nginx found; not installing it"
 else
@@ -39,6 +40,11 @@ if command -v docker-compose >/dev/null 2>&1; then
     log "docker-compose found; not installing it"
 else
     packages+=(docker-compose)
+fi
+if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
+    log "redis-server found; not installing it"
+else
+    packages+=(redis-server)
 fi
 
 if [ "${#packages[@]}" -gt 0 ]; then

@@ -3,7 +3,7 @@
 Debian's docker-compose (1.29, tests/run.sh installs it) validates the file
 against the Compose specification's schema and resolves it with
 `docker-compose config`, which needs no engine. The tests read its resolved
-output and check what the README promises: the three services, the one
+output and check what the README promises: the four services, the one
 published port, the volumes, the health checks and the start-up order; that
 the app's environment holds only real settings of server/settings.py, with
 values it accepts; and that nginx/api.conf renders with nginx's values.
@@ -77,10 +77,11 @@ def published_ports(svc: dict) -> list[tuple[int, int]]:
     return [(int(port["published"]), int(port["target"])) for port in svc.get("ports", [])]
 
 
-def test_the_services_are_mariadb_the_app_and_nginx(config):
-    # no Redis: the service has nothing that uses it
-    assert set(config["services"]) == {"mariadb", "app", "nginx"}
+def test_the_services_are_mariadb_redis_the_app_and_nginx(config):
+    # Redis holds the rate limit's buckets, shared by every app instance
+    assert set(config["services"]) == {"mariadb", "redis", "app", "nginx"}
     assert service(config, "mariadb")["image"].startswith("mariadb:")
+    assert service(config, "redis")["image"].startswith("redis:7")
     assert service(config, "nginx")["image"].startswith("nginx:")
     build = service(config, "app")["build"]
     assert Path(build["context"]) == REPO
@@ -92,6 +93,7 @@ def test_only_nginx_is_published(config):
     assert published_ports(service(config, "nginx")) == [(8080, 80)]
     assert "ports" not in service(config, "app")
     assert "ports" not in service(config, "mariadb")
+    assert "ports" not in service(config, "redis")
     # nginx/api.conf listens on API_LISTEN, the published port's target
     assert service(config, "nginx")["environment"]["API_LISTEN"] == "80"
     assert [str(port) for port in service(config, "app")["expose"]] == [service(config, "app")["environment"]["PORT"]]
@@ -109,6 +111,13 @@ def test_volumes(config):
 
     app = service(config, "app")
     assert mounts(app) == {app["environment"]["DATA_DIR"]: ("api-data", False)}
+
+    # buckets only: Redis keeps nothing on disk
+    redis = service(config, "redis")
+    assert mounts(redis) == {}
+    command = redis["command"]
+    assert command[command.index("--save") + 1] == ""
+    assert command[command.index("--appendonly") + 1] == "no"
 
     # the template goes where the official image renders templates from, as
     # default.conf (replacing the image's own site)
@@ -129,7 +138,11 @@ def test_health_checks_and_start_order(config):
     # the command itself, as Python reads it
     compile(test[3], "healthcheck", "exec")
 
-    assert app["depends_on"] == {"mariadb": {"condition": "service_healthy"}}
+    assert service(config, "redis")["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
+    assert app["depends_on"] == {
+        "mariadb": {"condition": "service_healthy"},
+        "redis": {"condition": "service_healthy"},
+    }
     assert service(config, "nginx")["depends_on"] == {"app": {"condition": "service_healthy"}}
     # docker stops a container this long after SIGTERM: past SHUTDOWN_TIMEOUT
     grace = app["stop_grace_period"]
@@ -174,10 +187,15 @@ def test_the_apps_environment_is_real_settings_it_accepts(config):
     assert (url.username, url.password) == (mariadb["MARIADB_USER"], mariadb["MARIADB_PASSWORD"])
     assert url.path == "/" + mariadb["MARIADB_DATABASE"]
 
+    # the rate limit at the official API's figures, its buckets in the Redis service
+    assert (settings.rate_limit_per_minute, settings.rate_limit_burst) == (1200, 200)
+    redis = urlsplit(settings.redis_url)
+    assert (redis.scheme, redis.hostname, redis.port) == ("redis", "redis", 6379)
+
     # forwarded addresses are believed from the compose network alone
     [subnet] = [entry["subnet"] for entry in config["networks"]["api"]["ipam"]["config"]]
     assert ipaddress.ip_network(settings.forwarded_allow_ips) == ipaddress.ip_network(subnet)
-    for name in ("mariadb", "app", "nginx"):
+    for name in ("mariadb", "redis", "app", "nginx"):
         assert set(service(config, name)["networks"]) == {"api"}
 
 
