@@ -40,6 +40,7 @@ import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterator
 
+from server import constants
 from server.constants import Mods, Privileges
 from server.db import Database
 from server.migrate import migrate
@@ -80,25 +81,6 @@ def _weighted(rng: random.Random, pairs: list[tuple[Any, float]]) -> Any:
 
 def _sql_str(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"
-
-
-def _grade(n300: int, n100: int, n50: int, nmiss: int, silver: bool, passed: bool) -> str:
-    # the same rules as server/demo.py's grade()
-    if not passed:
-        return "F"
-    total = n300 + n100 + n50 + nmiss
-    ratio = n300 / total if total else 0
-    if n300 == total:
-        return "XH" if silver else "X"
-    if ratio > 0.9 and n50 / total < 0.01 and nmiss == 0:
-        return "SH" if silver else "S"
-    if (ratio > 0.8 and nmiss == 0) or ratio > 0.9:
-        return "A"
-    if (ratio > 0.7 and nmiss == 0) or ratio > 0.8:
-        return "B"
-    if ratio > 0.6:
-        return "C"
-    return "D"
 
 
 def _split(total: int, weights: list[float]) -> list[int]:
@@ -306,7 +288,7 @@ class Generator:
                 played = max(user["created"], min(played, end_ts))
                 elapsed = m["length"] * 1000 if passed else randint(1000, m["length"] * 1000)
                 full_mods = mods | (128 if 4 <= mode < 8 else 0) | (8192 if mode >= 8 else 0)
-                grade = _grade(n300, n100, n50, nmiss, bool(mods & (8 | 1024)), passed)
+                grade = constants.grade(n300, n100, n50, nmiss, mods, passed)
                 row = [mi, score, pp, acc, combo, full_mods, n300, n100, n50, nmiss, grade,
                        1 if passed else 0, mode, played, elapsed]
                 if passed:

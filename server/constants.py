@@ -157,6 +157,27 @@ class ScoreStatus(IntEnum):
 GRADES: tuple[str, ...] = ("XH", "X", "SH", "S", "A", "B", "C", "D", "F", "N")
 
 
+def grade(n300: int, n100: int, n50: int, nmiss: int, mods: int, passed: bool) -> str:
+    """The osu!-style letter grade of a play from its hit counts (osu!'s
+    rules; silver with hidden or flashlight), F when failed."""
+    if not passed:
+        return "F"
+    total = n300 + n100 + n50 + nmiss
+    silver = bool(mods & (Mods.HIDDEN | Mods.FLASHLIGHT))
+    ratio300 = n300 / total if total else 0
+    if n300 == total:
+        return "XH" if silver else "X"
+    if ratio300 > 0.9 and n50 / total < 0.01 and nmiss == 0:
+        return "SH" if silver else "S"
+    if (ratio300 > 0.8 and nmiss == 0) or ratio300 > 0.9:
+        return "A"
+    if (ratio300 > 0.7 and nmiss == 0) or ratio300 > 0.8:
+        return "B"
+    if ratio300 > 0.6:
+        return "C"
+    return "D"
+
+
 class Privileges(IntFlag):
     """`users.priv` bit flags."""
 

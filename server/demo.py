@@ -26,6 +26,7 @@ from .constants import (
     Mods,
     Privileges,
     ScoreStatus,
+    grade,
 )
 from .db import Database
 
@@ -67,26 +68,6 @@ _MOD_CHOICES = [0, 0, 0, int(Mods.HIDDEN), int(Mods.HARDROCK), int(Mods.HIDDEN |
 
 def _dt(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def grade(mode: int, n300: int, n100: int, n50: int, nmiss: int, mods: int, passed: bool) -> str:
-    """The osu!-style letter grade of a play, from its hit counts."""
-    if not passed:
-        return "F"
-    total = n300 + n100 + n50 + nmiss
-    silver = bool(mods & (Mods.HIDDEN | Mods.FLASHLIGHT))
-    ratio300 = n300 / total if total else 0
-    if n300 == total:
-        return "XH" if silver else "X"
-    if ratio300 > 0.9 and n50 / total < 0.01 and nmiss == 0:
-        return "SH" if silver else "S"
-    if (ratio300 > 0.8 and nmiss == 0) or ratio300 > 0.9:
-        return "A"
-    if (ratio300 > 0.7 and nmiss == 0) or ratio300 > 0.8:
-        return "B"
-    if ratio300 > 0.6:
-        return "C"
-    return "D"
 
 
 def accuracy(n300: int, n100: int, n50: int, nmiss: int) -> float:
@@ -207,7 +188,7 @@ def _scores(rng: random.Random, users: list[dict], maps: list[dict]) -> list[dic
                     "mods": mods | (int(Mods.RELAX) if 4 <= mode < 8 else 0) | (int(Mods.AUTOPILOT) if mode >= 8 else 0),
                     "n300": n300, "n100": n100, "n50": n50, "nmiss": nmiss,
                     "ngeki": n300 // 5, "nkatu": n100 // 5,
-                    "grade": grade(mode, n300, n100, n50, nmiss, mods, passed),
+                    "grade": grade(n300, n100, n50, nmiss, mods, passed),
                     "status": int(ScoreStatus.SUBMITTED if passed else ScoreStatus.FAILED),
                     "mode": mode,
                     "play_time": _dt(played),
