@@ -182,3 +182,19 @@ def test_scores_by_id(api, legacy_api, shape):
     for score in (client.get_score_by_id_only(expected["id"]), client.get_score_by_id("osu", expected["id"])):
         assert score.id == expected["id"] and score.user_id == COOKIEZI
         assert score.beatmap.checksum == expected["map_md5"]
+
+
+def test_search_most_played_and_other_score_lists(api):
+    found = api.search(mode="user", query="cookie")
+    assert COOKIEZI in [u.id for u in found.user]
+    played = api.get_user_beatmaps(COOKIEZI, "most_played", limit=100)
+    mine = [s for s in DEMO.scores.values() if s["userid"] == COOKIEZI and s["mode"] == 0]
+    counts: dict[int, int] = {}
+    for s in mine:
+        beatmap_id = DEMO.maps_by_md5[s["map_md5"]]["id"]
+        counts[beatmap_id] = counts.get(beatmap_id, 0) + 1
+    assert {p.beatmap_id: p.count for p in played} == counts
+    # firsts and recent parse (the demo's plays are older than a day: no recent ones)
+    firsts = api.get_user_scores(COOKIEZI, "firsts", mode="osu", limit=100)
+    assert all(s.user_id == COOKIEZI for s in firsts)
+    assert api.get_user_scores(COOKIEZI, "recent", mode="osu", include_fails=True) == []
