@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from . import demo, ops, rate_limit
-from .db import Database, DatabaseUnavailable
+from .db import Database, DatabaseUnavailable, primary_reads
 from .migrate import migrate
 from .responses import ApiError, JSONResponse
 from . import openapi
@@ -55,15 +55,21 @@ async def prepare_database(db: Database, settings: Settings) -> None:
 
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or load_settings()
-    db = Database(settings.database_url, timeout=settings.db_timeout)
+    try:
+        db = Database(settings.database_url, timeout=settings.db_timeout, read_url=settings.database_read_url)
+    except ValueError as exc:  # a DATABASE_READ_URL of another dialect
+        raise SystemExit(str(exc)) from None
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.connect()
         try:
-            await prepare_database(db, settings)
-            async with snapshot_loop(db, settings):
-                yield
+            # migrations and the background loop (whose task starts here and
+            # keeps this context) read from the primary only
+            with primary_reads():
+                await prepare_database(db, settings)
+                async with snapshot_loop(db, settings):
+                    yield
         finally:
             await db.disconnect()
             if isinstance(app.state.rate_limiter, rate_limit.RedisBuckets):
@@ -92,8 +98,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
     )
     # inside CollapseSlashes, so it sees the scope the router marks with its route
     app.add_middleware(ops.RequestMetrics, metrics=app.state.metrics)
+    if db.reader is not None:
+        app.add_middleware(RoutedReads)
     app.add_middleware(CollapseSlashes)
     return app
+
+
+class RoutedReads:
+    """Each request starts with its reads routed to the reader (when
+    DATABASE_READ_URL is set), whatever context the server ran it in; its
+    own writes then pin its later reads to the primary (server/db.py)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with primary_reads(False):
+            await self.app(scope, receive, send)
 
 
 class CollapseSlashes:

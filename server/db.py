@@ -4,9 +4,11 @@ that hands rows back as plain dicts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import contextvars
 import sqlite3
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Mapping, TypeVar
+from typing import Any, Awaitable, Callable, Iterator, Mapping, TypeVar
 
 import databases
 
@@ -48,6 +50,26 @@ def is_unavailable(exc: BaseException) -> bool:
     return False
 
 
+# Read-your-writes for a Database with a reader (DATABASE_READ_URL): set once
+# the current task has written or opened a transaction, after which its
+# reads go to the primary too. A ContextVar set inside a task stays in that
+# task (and the tasks it starts), so one request's writes never pin another
+# request's reads; app.PrimaryReadsScope also starts every request unset.
+_use_primary: contextvars.ContextVar[bool] = contextvars.ContextVar("db_use_primary", default=False)
+
+
+@contextlib.contextmanager
+def primary_reads(value: bool = True) -> Iterator[None]:
+    """Within the block, this task's reads go to the primary (value=True:
+    start-up, migrations, background jobs) or start out routed afresh
+    (value=False: the start of a request)."""
+    token = _use_primary.set(value)
+    try:
+        yield
+    finally:
+        _use_primary.reset(token)
+
+
 def dialect_of(url: str) -> str:
     scheme = url.split(":", 1)[0].split("+", 1)[0].lower()
     if scheme == "sqlite":
@@ -74,12 +96,28 @@ def sqlite_path(url: str) -> Path | None:
 class Database:
     """timeout (seconds, None for none) bounds every call, the wait for a
     pooled connection included; past it, or when the driver cannot reach
-    the server, the call raises DatabaseUnavailable."""
+    the server, the call raises DatabaseUnavailable.
 
-    def __init__(self, url: str, timeout: float | None = None) -> None:
+    read_url (DATABASE_READ_URL, a replica of the same dialect) opens a
+    second Database, self.reader: fetch_one/fetch_all/fetch_val go to it
+    unless this task has written (execute, execute_many) or opened a
+    transaction, which pins its later reads to the primary (read-your-writes,
+    and a transaction's reads on the transaction's connection). Writes and
+    transactions always use the primary. query_count, failures and
+    pool_stats are the primary's alone."""
+
+    def __init__(self, url: str, timeout: float | None = None, read_url: str | None = None) -> None:
         self.url = url
         self.dialect = dialect_of(url)
         self.timeout = timeout
+        self.reader: Database | None = None
+        if read_url:
+            if dialect_of(read_url) != self.dialect:
+                raise ValueError(
+                    f"DATABASE_READ_URL must be the same kind of database as DATABASE_URL "
+                    f"({self.dialect}), not {dialect_of(read_url)}"
+                )
+            self.reader = Database(read_url, timeout=timeout)
         options: dict[str, Any] = {}
         if self.dialect == "mysql":
             options = {"min_size": 1, "max_size": 10, "charset": "utf8mb4"}
@@ -100,9 +138,25 @@ class Database:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         await self._db.connect()
+        if self.reader is not None:
+            try:
+                await self.reader.connect()
+            except BaseException:
+                await self._db.disconnect()
+                raise
 
     async def disconnect(self) -> None:
-        await self._db.disconnect()
+        try:
+            await self._db.disconnect()
+        finally:
+            if self.reader is not None:
+                await self.reader.disconnect()
+
+    def _read_target(self) -> "Database | None":
+        """The reader when this read may go there, else None (the primary)."""
+        if self.reader is None or _use_primary.get():
+            return None
+        return self.reader
 
     async def __aenter__(self) -> "Database":
         await self.connect()
@@ -134,23 +188,31 @@ class Database:
             raise
 
     async def fetch_one(self, query: str, values: Values = None) -> dict[str, Any] | None:
+        if (reader := self._read_target()) is not None:
+            return await reader.fetch_one(query, values)
         self.query_count += 1
         row = await self._bounded(lambda: self._db.fetch_one(query, values))
         return None if row is None else dict(row._mapping)
 
     async def fetch_all(self, query: str, values: Values = None) -> list[dict[str, Any]]:
+        if (reader := self._read_target()) is not None:
+            return await reader.fetch_all(query, values)
         self.query_count += 1
         return [dict(row._mapping) for row in await self._bounded(lambda: self._db.fetch_all(query, values))]
 
     async def fetch_val(self, query: str, values: Values = None) -> Any:
+        if (reader := self._read_target()) is not None:
+            return await reader.fetch_val(query, values)
         self.query_count += 1
         return await self._bounded(lambda: self._db.fetch_val(query, values))
 
     async def execute(self, query: str, values: Values = None) -> Any:
+        _use_primary.set(True)
         self.query_count += 1
         return await self._bounded(lambda: self._db.execute(query, values))
 
     async def execute_many(self, query: str, values: list[Mapping[str, Any]]) -> None:
+        _use_primary.set(True)
         if values:
             await self._bounded(lambda: self._db.execute_many(query, values))
 
@@ -169,13 +231,15 @@ class Database:
             return None
 
     async def ping(self) -> None:
-        """A round trip within the timeout; raises DatabaseUnavailable. SQLite
+        """A round trip to the primary (never the reader: /ready pings that
+        on its own) within the timeout; raises DatabaseUnavailable. SQLite
         answers SELECT 1 without opening the file, so there the schema is
         read (which waits for another writer's lock, as real queries do)."""
-        if self.dialect == "sqlite":
-            await self.fetch_val("SELECT COUNT(*) FROM sqlite_master")
-        else:
-            await self.fetch_val("SELECT 1")
+        with primary_reads():
+            if self.dialect == "sqlite":
+                await self.fetch_val("SELECT COUNT(*) FROM sqlite_master")
+            else:
+                await self.fetch_val("SELECT 1")
 
     async def table_names(self) -> set[str]:
         if self.dialect == "sqlite":
@@ -203,6 +267,9 @@ class _Transaction:
         self._held = 0
 
     async def __aenter__(self) -> "_Transaction":
+        # from here on this task reads from the primary: inside the
+        # transaction (its connection) and after it (read-your-writes)
+        _use_primary.set(True)
         self._connection = self._db._db.connection()
         # the count of holds on this task's connection before we start
         # (a private of databases 0.9's Connection; without it no repair)

@@ -48,13 +48,17 @@ async def health(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
-    """Ready for traffic: the database answers within DB_TIMEOUT."""
+    """Ready for traffic: the database answers within DB_TIMEOUT, and so
+    does the read replica when DATABASE_READ_URL is set."""
     db: Database = request.app.state.db
-    try:
-        await db.ping()
-    except DatabaseUnavailable as exc:
-        log.warning("not ready: %s", exc)
-        return JSONResponse({"status": UNAVAILABLE}, status_code=503)
+    for name, target in (("primary", db), ("reader", db.reader)):
+        if target is None:
+            continue
+        try:
+            await target.ping()
+        except DatabaseUnavailable as exc:
+            log.warning("not ready: the %s database: %s", name, exc)
+            return JSONResponse({"status": UNAVAILABLE}, status_code=503)
     return JSONResponse({"status": "ready"})
 
 
@@ -171,6 +175,8 @@ class Metrics:
         family("rate_limit_backend_errors_total", "counter", (
             "Rate-limit calls to Redis that failed; the in-process buckets answered instead."
         ), [("", {}, self.rate_limit_backend_errors)])
+        # the primary's figures only: reads sent to DATABASE_READ_URL's
+        # reader are neither counted here nor in the pool gauges
         if db is not None:
             family("db_queries_total", "counter", "Database statements issued.", [("", {}, db.query_count)])
             family("db_query_failures_total", "counter", (

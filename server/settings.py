@@ -61,6 +61,10 @@ class Settings:
     rate_limit_per_minute: int = 0
     rate_limit_burst: int = 200
     redis_url: str | None = None
+    # a read replica of database_url (DATABASE_READ_URL; None: none): reads
+    # go there unless the request has written or is in a transaction
+    # (server/db.py); the same dialect as database_url
+    database_read_url: str | None = None
 
     @property
     def replays_dir(self) -> Path:
@@ -138,6 +142,17 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         dialect_of(database_url)
     except ValueError as exc:
         raise SystemExit(str(exc)) from None
+    database_read_url = env.get("DATABASE_READ_URL", "").strip() or None
+    if database_read_url is not None:
+        try:
+            read_dialect = dialect_of(database_read_url)
+        except ValueError as exc:
+            raise SystemExit(f"DATABASE_READ_URL: {exc}") from None
+        if read_dialect != dialect_of(database_url):
+            raise SystemExit(
+                f"DATABASE_READ_URL must be the same kind of database as DATABASE_URL "
+                f"({dialect_of(database_url)}), not {read_dialect}"
+            )
     try:
         port = int(env.get("PORT", "8000"))
     except ValueError:
@@ -165,4 +180,5 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         rate_limit_per_minute=_whole_number(env, "RATE_LIMIT_PER_MINUTE", 1200, 0, "requests"),
         rate_limit_burst=_whole_number(env, "RATE_LIMIT_BURST", 200, 1, "requests"),
         redis_url=_redis_url(env),
+        database_read_url=database_read_url,
     )
