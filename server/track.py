@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Callable
 
-from .constants import HIT_COUNT_STATUSES, PLAYABLE_MODES, Privileges, level_from_score
+from .constants import PLAYABLE_MODES, Privileges, level_from_score
 from .db import Database
 from .queries import players, scores
 from .queries import track as q
@@ -40,8 +40,6 @@ JOB_NAME = "snapshot"
 JOB_LEASE_MS = 5 * 60_000
 DEFAULT_BATCH = 100
 DEFAULT_SINCE_DAYS = 7
-
-_HIT_STATUSES = tuple(int(s) for s in HIT_COUNT_STATUSES)
 
 # the snapshot fields compared to tell whether anything changed, each with
 # the precision it is stored at (None: an integer)
@@ -155,7 +153,7 @@ async def take_snapshot(db: Database, settings: Settings, player: dict[str, Any]
     is recorded as a new top play."""
     user_id = player["id"]
     stats = await players.player_stats(db, user_id, (mode,))
-    hits = await scores.hit_totals(db, user_id=user_id, mode=mode, map_statuses=_HIT_STATUSES)
+    hits = await scores.hit_totals(db, user_id=user_id, mode=mode)
     previous = await q.latest_snapshot(db, user_id, mode)
     if previous is not None and now <= previous["created_at"]:
         now = previous["created_at"] + 1  # the clock went back: keep the order

@@ -10,6 +10,7 @@ from typing import Any, Iterable, Sequence
 
 from ..constants import Privileges
 from ..db import Database
+from . import in_list
 from .maps import map_select
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
@@ -64,11 +65,10 @@ async def delete_expired(db: Database, *, sessions_before: int, matches_before: 
 
 
 async def _delete_matches(db: Database, match_ids: Iterable[int]) -> None:
-    ids = list(match_ids)
-    placeholders = ", ".join(f":id{i}" for i in range(len(ids)))
-    values = {f"id{i}": match_id for i, match_id in enumerate(ids)}
+    values: dict[str, Any] = {}
+    matching = in_list("id", match_ids, values)
     for table, column in (("live_match_slots", "match_id"), ("live_match_refs", "match_id"), ("live_matches", "id")):
-        await db.execute(f"DELETE FROM {table} WHERE {column} IN ({placeholders})", values)
+        await db.execute(f"DELETE FROM {table} WHERE {column} {matching}", values)
 
 
 # --- sessions ------------------------------------------------------------------

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..constants import fits_utf8mb3
 from ..db import Database
+from . import in_list
 
 # The columns of a map as the API shows it, in its order.
 MAP_COLUMNS = (
@@ -62,14 +63,12 @@ async def find_maps(
             conditions.append(f"{column} = :{name}")
             values[name] = value
     if modes is not None:
-        conditions.append("m.mode IN (" + ", ".join(f":mode{i}" for i in range(len(modes))) + ")")
-        values.update({f"mode{i}": mode for i, mode in enumerate(modes)})
+        conditions.append(f"m.mode {in_list('mode', modes, values)}")
     order = "m.set_id, m.id"
     if ranked_after is not None:
         conditions.append("m.last_update > :ranked_after")
-        conditions.append("m.status IN (" + ", ".join(f":dated{i}" for i in range(len(dated_statuses))) + ")")
+        conditions.append(f"m.status {in_list('dated', dated_statuses, values)}")
         values["ranked_after"] = ranked_after
-        values.update({f"dated{i}": status for i, status in enumerate(dated_statuses)})
         order = "m.last_update, m.id"
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     return await db.fetch_all(

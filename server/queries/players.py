@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 from ..constants import Privileges, fits_utf8mb3, safe_name
 from ..db import Database
+from . import in_list
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
 VERIFIED = int(Privileges.VERIFIED)
@@ -67,14 +68,12 @@ async def player_stats(db: Database, user_id: int, modes: Sequence[int]) -> list
     if not modes:
         return []
     stats = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
-    placeholders = ", ".join(f":mode{i}" for i in range(len(modes)))
-    values: dict[str, Any] = {f"mode{i}": mode for i, mode in enumerate(modes)}
-    values["id"] = user_id
+    values: dict[str, Any] = {"id": user_id}
     return await db.fetch_all(
         f"SELECT {stats}, {_rank_expression(False)} AS global_rank,"
         f" {_rank_expression(True)} AS country_rank"
         " FROM stats s JOIN users u ON u.id = s.id"
-        f" WHERE s.id = :id AND s.mode IN ({placeholders}) ORDER BY s.mode",
+        f" WHERE s.id = :id AND s.mode {in_list('mode', modes, values)} ORDER BY s.mode",
         values,
     )
 
@@ -129,13 +128,11 @@ async def players_stats(db: Database, user_ids: Sequence[int], mode: int) -> lis
     if not user_ids:
         return []
     stats = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
-    values: dict[str, Any] = {f"id{i}": user_id for i, user_id in enumerate(user_ids)}
-    values["mode"] = mode
-    placeholders = ", ".join(f":id{i}" for i in range(len(user_ids)))
+    values: dict[str, Any] = {"mode": mode}
     return await db.fetch_all(
         f"SELECT {stats}, {_rank_expression(False)} AS global_rank,"
         f" {_rank_expression(True)} AS country_rank"
         " FROM stats s JOIN users u ON u.id = s.id"
-        f" WHERE s.mode = :mode AND s.id IN ({placeholders})",
+        f" WHERE s.mode = :mode AND s.id {in_list('id', user_ids, values)}",
         values,
     )

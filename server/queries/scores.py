@@ -7,8 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..constants import GameMode, MapStatus, ScoreStatus
+from ..constants import HIT_COUNT_STATUSES, GameMode, MapStatus, ScoreStatus
 from ..db import Database
+from . import in_list
 from .maps import map_select
 from .players import UNRESTRICTED
 
@@ -54,13 +55,6 @@ def _columns(table: str, columns: tuple[str, ...]) -> str:
     return ", ".join(f"{table}.{c}" for c in columns)
 
 
-def _in_list(name: str, numbers: tuple[int, ...], values: dict[str, Any]) -> str:
-    """`IN (:name0, :name1, ...)` with the numbers bound as parameters."""
-    for i, number in enumerate(numbers):
-        values[f"{name}{i}"] = number
-    return "IN (" + ", ".join(f":{name}{i}" for i in range(len(numbers))) + ")"
-
-
 async def player_scores(
     db: Database,
     *,
@@ -87,7 +81,7 @@ async def player_scores(
     if scope == "best":
         statuses = RANKED_STATUSES + ((int(MapStatus.LOVED),) if include_loved else ())
         conditions.append(f"s.status = {int(ScoreStatus.BEST)}")
-        conditions.append(f"m.status {_in_list('map_status', statuses, values)}")
+        conditions.append(f"m.status {in_list('map_status', statuses, values)}")
         order = "s.pp DESC, s.id DESC"
     else:
         if not include_failed:
@@ -190,13 +184,14 @@ async def replay_score(db: Database, score_id: int) -> dict[str, Any] | None:
     )
 
 
-async def hit_totals(db: Database, *, user_id: int, mode: int, map_statuses: tuple[int, ...]) -> dict[str, Any] | None:
+async def hit_totals(db: Database, *, user_id: int, mode: int) -> dict[str, Any] | None:
     """A player's 300s, 100s and 50s summed over their scores in a mode on
-    maps of the given statuses (bancho.py keeps no such totals)."""
+    maps with leaderboards, as v1 and osu!track count them (bancho.py keeps
+    no such totals)."""
     values: dict[str, Any] = {"user_id": user_id, "mode": mode}
     return await db.fetch_one(
         "SELECT SUM(s.n300) AS n300, SUM(s.n100) AS n100, SUM(s.n50) AS n50"
         " FROM scores s JOIN maps m ON m.md5 = s.map_md5"
-        f" WHERE s.userid = :user_id AND s.mode = :mode AND m.status {_in_list('status', map_statuses, values)}",
+        f" WHERE s.userid = :user_id AND s.mode = :mode AND m.status {in_list('status', (int(s) for s in HIT_COUNT_STATUSES), values)}",
         values,
     )

@@ -8,6 +8,7 @@ from typing import Any, Mapping, Sequence
 
 from ..constants import BOT_USER_ID
 from ..db import Database
+from . import in_list
 from .players import UNRESTRICTED
 
 # the snapshot columns a caller fills in (id is the database's)
@@ -206,11 +207,9 @@ async def recorded_score_ids(db: Database, user_id: int, mode: int, score_ids: S
     if not score_ids:
         return set()
     values: dict[str, Any] = {"user_id": user_id, "mode": mode}
-    values.update({f"id{i}": score_id for i, score_id in enumerate(score_ids)})
-    placeholders = ", ".join(f":id{i}" for i in range(len(score_ids)))
     rows = await db.fetch_all(
         "SELECT score_id FROM track_hiscores"
-        f" WHERE user_id = :user_id AND mode = :mode AND score_id IN ({placeholders})",
+        f" WHERE user_id = :user_id AND mode = :mode AND score_id {in_list('id', score_ids, values)}",
         values,
     )
     return {int(row["score_id"]) for row in rows}

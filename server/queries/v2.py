@@ -9,18 +9,12 @@ from typing import Any, Sequence
 
 from ..constants import HIT_COUNT_STATUSES, GameMode, ScoreStatus, fits_utf8mb3
 from ..db import Database
+from . import in_list
 from .maps import map_select
 from .players import INFO_COLUMNS, UNRESTRICTED
 from .scores import SCORE_COLUMNS
 
 _INFO_SELECT = ", ".join(f"u.{c}" for c in INFO_COLUMNS)
-
-
-def _in(name: str, items: Sequence[Any], values: dict[str, Any]) -> str:
-    """`IN (:name0, ...)` with the items bound as parameters."""
-    for i, item in enumerate(items):
-        values[f"{name}{i}"] = item
-    return "IN (" + ", ".join(f":{name}{i}" for i in range(len(items))) + ")"
 
 
 async def players_by_ids(db: Database, user_ids: Sequence[int]) -> list[dict[str, Any]]:
@@ -32,7 +26,7 @@ async def players_by_ids(db: Database, user_ids: Sequence[int]) -> list[dict[str
     return await db.fetch_all(
         f"SELECT {_INFO_SELECT}, c.name AS clan_name, c.tag AS clan_tag"
         " FROM users u LEFT JOIN clans c ON c.id = u.clan_id"
-        f" WHERE u.id {_in('id', list(user_ids), values)}"
+        f" WHERE u.id {in_list('id', list(user_ids), values)}"
         f" AND (u.priv & {UNRESTRICTED}) = {UNRESTRICTED} ORDER BY u.id",
         values,
     )
@@ -47,7 +41,7 @@ async def hit_counts(db: Database, user_ids: Sequence[int], mode: int) -> dict[i
     rows = await db.fetch_all(
         "SELECT s.userid, SUM(s.n300) AS n300, SUM(s.n100) AS n100, SUM(s.n50) AS n50,"
         " SUM(s.nmiss) AS nmiss FROM scores s"
-        f" WHERE s.mode = :mode AND s.userid {_in('id', list(user_ids), values)} GROUP BY s.userid",
+        f" WHERE s.mode = :mode AND s.userid {in_list('id', list(user_ids), values)} GROUP BY s.userid",
         values,
     )
     return {row["userid"]: row for row in rows}
@@ -70,7 +64,7 @@ async def profile_counts(db: Database, user_id: int, mode: int, recent_after: st
     """The counts on a user's profile: maps played, favourites, followers,
     best scores (at most 100, like the list), first places and recent plays."""
     values = {"id": user_id, "mode": mode, "recent_after": recent_after}
-    leaderboard = _in("status", tuple(int(x) for x in HIT_COUNT_STATUSES), values)
+    leaderboard = in_list("status", tuple(int(x) for x in HIT_COUNT_STATUSES), values)
     row = await db.fetch_one(
         "SELECT"
         " (SELECT COUNT(DISTINCT s.map_md5) FROM scores s WHERE s.userid = :id) AS beatmap_playcounts_count,"
@@ -105,7 +99,7 @@ async def first_places(db: Database, *, user_id: int, mode: int, limit: int) -> 
     return await db.fetch_all(
         f"SELECT {columns}, {map_select('m', 'map_')} FROM scores s JOIN maps m ON m.md5 = s.map_md5"
         f" WHERE s.userid = :id AND s.mode = :mode AND s.status = {int(ScoreStatus.BEST)}"
-        f" AND m.status {_in('status', tuple(int(x) for x in HIT_COUNT_STATUSES), values)} AND {_first_condition('s')}"
+        f" AND m.status {in_list('status', tuple(int(x) for x in HIT_COUNT_STATUSES), values)} AND {_first_condition('s')}"
         " ORDER BY s.play_time DESC, s.id DESC LIMIT :limit",
         values,
     )
@@ -156,7 +150,7 @@ async def maps_of_sets(db: Database, set_ids: Sequence[int]) -> list[dict[str, A
     values: dict[str, Any] = {}
     return await db.fetch_all(
         f"SELECT {map_select()}, {_MAP_EXTRAS} {_MAP_FROM}"
-        f" WHERE m.set_id {_in('set', list(set_ids), values)} ORDER BY m.set_id, m.id",
+        f" WHERE m.set_id {in_list('set', list(set_ids), values)} ORDER BY m.set_id, m.id",
         values,
     )
 
@@ -172,7 +166,7 @@ async def map_ids_where(db: Database, *, ids: Sequence[int] = (), md5: str | Non
     elif filename is not None:
         where, values["filename"] = "m.filename = :filename", filename
     elif ids:
-        where = f"m.id {_in('id', list(ids), values)}"
+        where = f"m.id {in_list('id', list(ids), values)}"
     else:
         return []
     return await db.fetch_all(f"SELECT m.id, m.set_id FROM maps m WHERE {where} ORDER BY m.id", values)
@@ -185,7 +179,7 @@ async def rating_counts(db: Database, set_ids: Sequence[int]) -> dict[int, dict[
     values: dict[str, Any] = {}
     rows = await db.fetch_all(
         "SELECT m.set_id, r.rating, COUNT(*) AS n FROM ratings r JOIN maps m ON m.md5 = r.map_md5"
-        f" WHERE m.set_id {_in('set', list(set_ids), values)} GROUP BY m.set_id, r.rating",
+        f" WHERE m.set_id {in_list('set', list(set_ids), values)} GROUP BY m.set_id, r.rating",
         values,
     )
     found: dict[int, dict[int, int]] = {}

@@ -25,7 +25,6 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from ..constants import (
-    HIT_COUNT_STATUSES,
     MAX_INT32,
     V1_DATED_STATUSES,
     GameMode,
@@ -199,12 +198,8 @@ async def get_user(request: Request, params: V1Params) -> Any:
         return []
     db = _db(request)
     stats = await players.player_stats(db, player["id"], (mode,))
-    hits = await scores.hit_totals(db, user_id=player["id"], mode=mode, map_statuses=_LISTED_STATUSES)
+    hits = await scores.hit_totals(db, user_id=player["id"], mode=mode)
     return [fmt.user(player, stats[0] if stats else None, hits)]
-
-
-# v1 counts a player's hits over maps with leaderboards
-_LISTED_STATUSES = tuple(int(s) for s in HIT_COUNT_STATUSES)
 
 
 async def get_scores(request: Request, params: V1Params) -> Any:
