@@ -13,7 +13,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import demo, ops, rate_limit
+from . import demo, ops, rate_limit, snapshots
 from .db import Database, DatabaseUnavailable, primary_reads
 from .migrate import migrate
 from .responses import ApiError, JSONResponse
@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         db = Database(settings.database_url, timeout=settings.db_timeout, read_url=settings.database_read_url)
     except ValueError as exc:  # a DATABASE_READ_URL of another dialect
         raise SystemExit(str(exc)) from None
+    snapshots.configure(db, settings.snapshot_max_age)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

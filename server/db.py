@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Iterator, Mapping, TypeVar
@@ -93,6 +95,21 @@ def sqlite_path(url: str) -> Path | None:
     return None if path in ("", ":memory:") else Path(path)
 
 
+# A bind parameter in statement text: `:name`, as SQLAlchemy's text() reads
+# it (not `::`, not `\\:`, not inside a word).
+_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+
+
+@functools.lru_cache(maxsize=4096)
+def driver_statement(dialect: str, query: str) -> str:
+    """The statement text as the driver takes it, made once per text:
+    asyncmy formats `%(name)s` (so a literal % is doubled), sqlite3 binds
+    `:name` itself."""
+    if dialect == "mysql":
+        return _BIND.sub(r"%(\1)s", query.replace("%", "%%"))
+    return query
+
+
 class Database:
     """timeout (seconds, None for none) bounds every call, the wait for a
     pooled connection included; past it, or when the driver cannot reach
@@ -129,6 +146,9 @@ class Database:
         self._db = databases.Database(driver_url(url), **options)
         # statements sent so far: lets tests prove a listing is not N+1
         self.query_count = 0
+        # statements that may have changed data, transactions included:
+        # snapshots built from the data (server/snapshots.py) rebuild when it moves
+        self.writes = 0
         # calls that failed, by kind: "timeout", "unavailable" (the driver
         # could not reach the server) and "error" (anything else); /metrics
         self.failures = {"timeout": 0, "unavailable": 0, "error": 0}
@@ -190,31 +210,55 @@ class Database:
     async def fetch_one(self, query: str, values: Values = None) -> dict[str, Any] | None:
         if (reader := self._read_target()) is not None:
             return await reader.fetch_one(query, values)
-        self.query_count += 1
-        row = await self._bounded(lambda: self._db.fetch_one(query, values))
-        return None if row is None else dict(row._mapping)
+        rows = await self._bounded(lambda: self._run(query, values, _ROWS))
+        return rows[0] if rows else None
 
     async def fetch_all(self, query: str, values: Values = None) -> list[dict[str, Any]]:
         if (reader := self._read_target()) is not None:
             return await reader.fetch_all(query, values)
-        self.query_count += 1
-        return [dict(row._mapping) for row in await self._bounded(lambda: self._db.fetch_all(query, values))]
+        return await self._bounded(lambda: self._run(query, values, _ROWS))
 
     async def fetch_val(self, query: str, values: Values = None) -> Any:
         if (reader := self._read_target()) is not None:
             return await reader.fetch_val(query, values)
-        self.query_count += 1
-        return await self._bounded(lambda: self._db.fetch_val(query, values))
+        rows = await self._bounded(lambda: self._run(query, values, _FIRST_VALUE))
+        return rows
 
     async def execute(self, query: str, values: Values = None) -> Any:
         _use_primary.set(True)
-        self.query_count += 1
-        return await self._bounded(lambda: self._db.execute(query, values))
+        self.writes += 1
+        return await self._bounded(lambda: self._run(query, values, _LAST_ROW_ID))
 
     async def execute_many(self, query: str, values: list[Mapping[str, Any]]) -> None:
         _use_primary.set(True)
+        self.writes += 1
         if values:
-            await self._bounded(lambda: self._db.execute_many(query, values))
+            await self._bounded(lambda: self._run(query, values, _MANY))
+
+    async def _run(self, query: str, values: Any, want: int) -> Any:
+        """One statement on the driver's own connection, past `databases`'
+        per-call compiling and row wrapping (which cost as much as the query
+        on a simple endpoint): the statement text is translated once
+        (driver_statement), rows come back as plain dicts. Inside this
+        task's transaction it runs on the transaction's connection; else on
+        a connection from the pool, which a failed call closes rather than
+        hands back (its state is unknown)."""
+        self.query_count += 1
+        statement = driver_statement(self.dialect, query)
+        held = self._db._connection_map.get(asyncio.current_task())
+        if held is not None and held._connection_counter > 0:
+            async with held._query_lock:
+                return await _on_connection(held.raw_connection, statement, values, want)
+        pool = self._db._backend._pool
+        connection = await pool.acquire()
+        try:
+            result = await _on_connection(connection, statement, values, want)
+        except BaseException:
+            await _discard(connection)
+            raise
+        finally:
+            await pool.release(connection)
+        return result
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self)
@@ -247,6 +291,36 @@ class Database:
         else:
             query = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()"
         return {row["name"] for row in await self.fetch_all(query)}
+
+
+# what _run hands back
+_ROWS, _FIRST_VALUE, _LAST_ROW_ID, _MANY = range(4)
+
+
+async def _on_connection(connection: Any, statement: str, values: Any, want: int) -> Any:
+    """asyncmy and aiosqlite cursors have the same shape: execute, fetchall,
+    description, lastrowid. asyncmy only formats (and undoubles %%) when it
+    is given parameters, so it always gets a mapping."""
+    async with connection.cursor() as cursor:
+        if want == _MANY:
+            await cursor.executemany(statement, values)
+            return None
+        await cursor.execute(statement, values or {})
+        if want == _LAST_ROW_ID:
+            return cursor.lastrowid
+        rows = await cursor.fetchall()
+        if want == _FIRST_VALUE:
+            return rows[0][0] if rows else None
+        names = [column[0] for column in cursor.description or ()]
+        return [dict(zip(names, row)) for row in rows]
+
+
+async def _discard(connection: Any) -> None:
+    """Close a pooled connection a call failed on, so the pool drops it
+    (asyncmy: a plain close; aiosqlite connections are not reused anyway)."""
+    close = getattr(connection, "close", None)
+    if close is not None and not asyncio.iscoroutinefunction(close):
+        close()
 
 
 class _Transaction:
@@ -283,6 +357,7 @@ class _Transaction:
         return self
 
     async def __aexit__(self, exc_type, exc, tb) -> None:
+        self._db.writes += 1  # what it wrote is visible to others from here
         finish = self._transaction.commit if exc_type is None else self._transaction.rollback
         try:
             await self._db._bounded(finish)

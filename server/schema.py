@@ -91,6 +91,8 @@ _SQLITE_REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\s+COMMENT\s+'(?:[^']|'')*'", re.I), ""),
     (re.compile(r"\s+ON UPDATE CURRENT_TIMESTAMP", re.I), ""),
     (re.compile(r"\bUNIX_TIMESTAMP\(\)", re.I), "unixepoch()"),
+    # an index name is unique in the whole SQLite schema, not per table
+    (re.compile(r"^(DROP INDEX \S+)\s+ON\s+\S+$", re.I), r"\1"),
 ]
 
 _ALTER_AUTO_INCREMENT = re.compile(r"^ALTER TABLE \S+ AUTO_INCREMENT\s*=", re.I)

@@ -44,6 +44,10 @@ class Settings:
     # (UVICORN_ACCESS_LOG); and how many seconds a SIGTERM waits for the
     # requests in flight before cutting them off (SHUTDOWN_TIMEOUT)
     db_timeout: int = 5
+    # how many seconds old the ranks and the player count may get when
+    # another process writes (SNAPSHOT_MAX_AGE, 0 = always fresh;
+    # server/snapshots.py)
+    snapshot_max_age: int = 10
     log_level: str = "info"
     uvicorn_access_log: bool = False
     shutdown_timeout: int = 25
@@ -172,6 +176,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         track_update_interval=_whole_number(env, "TRACK_UPDATE_INTERVAL", 60, 0, "seconds"),
         track_snapshot_interval=_whole_number(env, "TRACK_SNAPSHOT_INTERVAL", 0, 0, "seconds"),
         db_timeout=_whole_number(env, "DB_TIMEOUT", 5, 1, "seconds"),
+        snapshot_max_age=_whole_number(env, "SNAPSHOT_MAX_AGE", 10, 0, "seconds"),
         log_level=_log_level(env),
         uvicorn_access_log=_flag(env.get("UVICORN_ACCESS_LOG", "0")),
         shutdown_timeout=_whole_number(env, "SHUTDOWN_TIMEOUT", 25, 1, "seconds"),

@@ -6,7 +6,8 @@ from typing import Any, Sequence
 
 from ..constants import Privileges, fits_utf8mb3, safe_name
 from ..db import Database
-from . import in_list
+from ..snapshots import add_ranks
+from . import force_index, in_list
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
 VERIFIED = int(Privileges.VERIFIED)
@@ -33,19 +34,8 @@ LEADERBOARD_SORTS = {
 }
 
 
-def _rank_expression(same_country: bool) -> str:
-    """A player's 1-based position by pp among unrestricted players of the
-    mode (ties share a position); 0 for restricted players and for no pp."""
-    country = "AND ou.country = u.country" if same_country else ""
-    return (
-        f"CASE WHEN (u.priv & {UNRESTRICTED}) = {UNRESTRICTED} AND s.pp > 0 THEN 1 + ("
-        " SELECT COUNT(*) FROM stats o JOIN users ou ON ou.id = o.id"
-        f" WHERE o.mode = s.mode AND o.pp > s.pp AND (ou.priv & {UNRESTRICTED}) = {UNRESTRICTED}"
-        f" {country}) ELSE 0 END"
-    )
-
-
 _INFO_SELECT = ", ".join(f"u.{c}" for c in INFO_COLUMNS)
+_STATS_SELECT = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
 
 
 async def player_by_id(db: Database, user_id: int) -> dict[str, Any] | None:
@@ -67,15 +57,13 @@ async def player_stats(db: Database, user_id: int, modes: Sequence[int]) -> list
     country_rank, in mode order."""
     if not modes:
         return []
-    stats = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
     values: dict[str, Any] = {"id": user_id}
-    return await db.fetch_all(
-        f"SELECT {stats}, {_rank_expression(False)} AS global_rank,"
-        f" {_rank_expression(True)} AS country_rank"
-        " FROM stats s JOIN users u ON u.id = s.id"
+    rows = await db.fetch_all(
+        f"SELECT {_STATS_SELECT}, u.priv, u.country FROM stats s JOIN users u ON u.id = s.id"
         f" WHERE s.id = :id AND s.mode {in_list('mode', modes, values)} ORDER BY s.mode",
         values,
     )
+    return await add_ranks(db, rows)
 
 
 async def count_players(db: Database) -> int:
@@ -106,14 +94,18 @@ async def leaderboard(
     values: dict[str, Any] = {"mode": mode, "limit": limit, "offset": offset}
     if country:
         values["country"] = country
+    # the whole mode: down the sort column's index (0006), which MariaDB
+    # would otherwise leave for a scan of users; one country: its players
+    # by users' country index, which the optimiser finds itself
+    index = "" if country else force_index(db, f"api_stats_mode_{column}_index")
     return await db.fetch_all(
         "SELECT u.id AS player_id, u.name, u.country, s.tscore, s.rscore, s.pp, s.plays,"
         " s.playtime, s.acc, s.max_combo, s.xh_count, s.x_count, s.sh_count, s.s_count,"
         " s.a_count, c.id AS clan_id, c.name AS clan_name, c.tag AS clan_tag"
-        " FROM stats s JOIN users u ON u.id = s.id LEFT JOIN clans c ON c.id = u.clan_id"
+        f" FROM stats s{index} JOIN users u ON u.id = s.id LEFT JOIN clans c ON c.id = u.clan_id"
         f" WHERE s.mode = :mode AND (u.priv & {UNRESTRICTED}) = {UNRESTRICTED}"
         f" AND s.{column} > 0 {country_filter}"
-        f" ORDER BY s.{column} DESC, u.id ASC LIMIT :limit OFFSET :offset",
+        f" ORDER BY s.{column} DESC, s.id ASC LIMIT :limit OFFSET :offset",
         values,
     )
 
@@ -127,12 +119,10 @@ async def players_stats(db: Database, user_ids: Sequence[int], mode: int) -> lis
     country_rank (one query for a listing)."""
     if not user_ids:
         return []
-    stats = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
     values: dict[str, Any] = {"mode": mode}
-    return await db.fetch_all(
-        f"SELECT {stats}, {_rank_expression(False)} AS global_rank,"
-        f" {_rank_expression(True)} AS country_rank"
-        " FROM stats s JOIN users u ON u.id = s.id"
+    rows = await db.fetch_all(
+        f"SELECT {_STATS_SELECT}, u.priv, u.country FROM stats s JOIN users u ON u.id = s.id"
         f" WHERE s.mode = :mode AND s.id {in_list('id', user_ids, values)}",
         values,
     )
+    return await add_ranks(db, rows)

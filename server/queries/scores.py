@@ -9,7 +9,7 @@ from typing import Any
 
 from ..constants import HIT_COUNT_STATUSES, GameMode, MapStatus, ScoreStatus
 from ..db import Database
-from . import in_list
+from . import force_index, in_list
 from .maps import map_select
 from .players import UNRESTRICTED
 
@@ -82,14 +82,14 @@ async def player_scores(
         statuses = RANKED_STATUSES + ((int(MapStatus.LOVED),) if include_loved else ())
         conditions.append(f"s.status = {int(ScoreStatus.BEST)}")
         conditions.append(f"m.status {in_list('map_status', statuses, values)}")
-        order = "s.pp DESC, s.id DESC"
+        order, index = "s.pp DESC, s.id DESC", "api_scores_user_best_index"
     else:
         if not include_failed:
             conditions.append(f"s.status != {int(ScoreStatus.FAILED)}")
-        order = "s.play_time DESC, s.id DESC"
+        order, index = "s.play_time DESC, s.id DESC", "api_scores_user_recent_index"
     return await db.fetch_all(
         f"SELECT {_columns('s', _PLAYER_SCORE_COLUMNS)}, {map_select('m', 'map_')}"
-        " FROM scores s JOIN maps m ON m.md5 = s.map_md5"
+        f" FROM scores s{force_index(db, index)} JOIN maps m ON m.md5 = s.map_md5"
         f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit",
         values,
     )
@@ -112,14 +112,15 @@ async def map_scores(
         values["mods"] = mods.mods
         conditions.append(mods.sql("s.mods"))
     if scope == "best":
-        by = "s.pp" if mode >= GameMode.RX_STD else "s.score"
-        order = f"{by} DESC, s.play_time ASC, s.id ASC"
+        by = "pp" if mode >= GameMode.RX_STD else "score"
+        order, index = f"s.{by} DESC, s.play_time ASC, s.id ASC", f"api_scores_map_{by}_index"
     else:
-        order = "s.play_time DESC, s.id DESC"
+        order, index = "s.play_time DESC, s.id DESC", "api_scores_map_recent_index"
     return await db.fetch_all(
         f"SELECT {_columns('s', _MAP_SCORE_COLUMNS)}, u.name AS player_name,"
         " u.country AS player_country, c.id AS clan_id, c.name AS clan_name, c.tag AS clan_tag"
-        " FROM scores s JOIN users u ON u.id = s.userid LEFT JOIN clans c ON c.id = u.clan_id"
+        f" FROM scores s{force_index(db, index)} JOIN users u ON u.id = s.userid"
+        " LEFT JOIN clans c ON c.id = u.clan_id"
         f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit",
         values,
     )
@@ -132,13 +133,14 @@ async def score_by_id(db: Database, score_id: int) -> dict[str, Any] | None:
 
 
 async def most_played(db: Database, *, user_id: int, mode: int, limit: int) -> list[dict[str, Any]]:
-    """The maps the player has most scores on in the mode, most first."""
-    map_columns = "m.md5, m.id, m.set_id, m.status, m.artist, m.title, m.version, m.creator"
+    """The maps the player has most scores on in the mode, most first. The
+    plays are counted from the index alone, then joined to their maps."""
     return await db.fetch_all(
-        f"SELECT {map_columns}, COUNT(*) AS plays"
-        " FROM scores s JOIN maps m ON m.md5 = s.map_md5"
-        " WHERE s.userid = :user_id AND s.mode = :mode"
-        f" GROUP BY {map_columns} ORDER BY plays DESC, m.id ASC LIMIT :limit",
+        "SELECT m.md5, m.id, m.set_id, m.status, m.artist, m.title, m.version, m.creator, p.plays"
+        " FROM (SELECT s.map_md5, COUNT(*) AS plays"
+        f" FROM scores s{force_index(db, 'api_scores_user_map_index')}"
+        " WHERE s.userid = :user_id AND s.mode = :mode GROUP BY s.map_md5) p"
+        " JOIN maps m ON m.md5 = p.map_md5 ORDER BY p.plays DESC, m.id ASC LIMIT :limit",
         {"user_id": user_id, "mode": mode, "limit": limit},
     )
 
@@ -189,9 +191,13 @@ async def hit_totals(db: Database, *, user_id: int, mode: int) -> dict[str, Any]
     maps with leaderboards, as v1 and osu!track count them (bancho.py keeps
     no such totals)."""
     values: dict[str, Any] = {"user_id": user_id, "mode": mode}
+    statuses = in_list("status", (int(s) for s in HIT_COUNT_STATUSES), values)
+    # the map's status by a lookup per score rather than a join: joined,
+    # MariaDB reads every map first and looks each up in the player's scores
     return await db.fetch_one(
         "SELECT SUM(s.n300) AS n300, SUM(s.n100) AS n100, SUM(s.n50) AS n50"
-        " FROM scores s JOIN maps m ON m.md5 = s.map_md5"
-        f" WHERE s.userid = :user_id AND s.mode = :mode AND m.status {in_list('status', (int(s) for s in HIT_COUNT_STATUSES), values)}",
+        f" FROM scores s{force_index(db, 'api_scores_user_map_index')}"
+        " WHERE s.userid = :user_id AND s.mode = :mode"
+        f" AND (SELECT m.status FROM maps m WHERE m.md5 = s.map_md5) {statuses}",
         values,
     )

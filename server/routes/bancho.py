@@ -19,6 +19,7 @@ from ..params import Params
 from ..queries import clans, live, maps, players, pools, scores
 from .. import replays
 from ..responses import JSONResponse, bad_request, not_found, success
+from ..snapshots import snapshots
 
 MD5_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Za-z]{2}$")
@@ -114,7 +115,7 @@ async def get_player_count(request: Request) -> Response:
     # reports them through the ingest API), the bot left out; the total
     # counts every account, as bancho.py's does
     online = await live.count_online(db, _online_since(request))
-    total = await players.count_players(db)
+    total = await snapshots(db).get("player_count", players.count_players)
     return success(counts={"online": online, "total": total})
 
 

@@ -1,0 +1,155 @@
+"""Ranks and the player count come from in-process snapshots
+(server/snapshots.py): right when fresh, rebuilt at once after the
+service's own writes, at most SNAPSHOT_MAX_AGE old after another
+process's, and built once for many concurrent requests."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from starlette.testclient import TestClient
+
+from server.app import create_app
+from server.db import Database
+from server.migrate import migrate
+from server.queries import players
+from server.snapshots import Snapshots, add_ranks
+
+from conftest import run
+
+# (id, name, country, priv, pp in mode 0)
+PLAYERS = [
+    (3, "Alpha", "de", 3, 500.0),
+    (4, "Bravo", "de", 3, 400.0),
+    (5, "Charlie", "us", 3, 400.0),   # ties with Bravo: the same rank
+    (6, "Delta", "us", 2, 900.0),     # restricted: no rank, not counted above others
+    (7, "Echo", "us", 3, 0.0),        # no pp: no rank
+    (8, "Foxtrot", "us", 3, 100.0),
+]
+
+
+async def _seed(url: str) -> None:
+    async with Database(url) as db:
+        await migrate(db)
+        for user_id, name, country, priv, pp in PLAYERS:
+            await db.execute(
+                "INSERT INTO users (id, name, safe_name, email, priv, pw_bcrypt, country)"
+                " VALUES (:id, :name, :safe, :email, :priv, :pw, :country)",
+                {"id": user_id, "name": name, "safe": name.lower(), "email": f"{name}@example.com",
+                 "priv": priv, "pw": "x" * 60, "country": country},
+            )
+            for mode in (0, 1, 2, 3, 4, 5, 6, 8):
+                await db.execute("INSERT INTO stats (id, mode, pp) VALUES (:id, :mode, :pp)",
+                                 {"id": user_id, "mode": mode, "pp": pp if mode == 0 else 0})
+
+
+@pytest.fixture
+def seeded(backend) -> str:
+    url = backend.new_database_url()
+    run(_seed(url))
+    return url
+
+
+def _ranks(client: TestClient, user_id: int) -> tuple[int, int]:
+    answer = client.get(f"/v1/get_player_info?id={user_id}&scope=stats")
+    assert answer.status_code == 200, answer.text
+    stats = answer.json()["player"]["stats"]["0"]
+    return stats["rank"], stats["country_rank"]
+
+
+def _set_pp(url: str, user_id: int, pp: float) -> None:
+    """A write by another process (the game server): its own Database."""
+    async def go() -> None:
+        async with Database(url) as db:
+            await db.execute("UPDATE stats SET pp = :pp WHERE id = :id AND mode = 0", {"pp": pp, "id": user_id})
+    run(go())
+
+
+def test_ranks_share_ties_and_skip_restricted_and_pp_less_players(backend, seeded):
+    with TestClient(create_app(backend.settings(seeded))) as client:
+        assert _ranks(client, 3) == (1, 1)
+        assert _ranks(client, 4) == (2, 2)
+        assert _ranks(client, 5) == (2, 1)  # tied with Bravo; first of the unrestricted in us
+        assert _ranks(client, 8) == (4, 2)
+        assert _ranks(client, 6) == (0, 0)  # restricted
+        assert _ranks(client, 7) == (0, 0)  # no pp
+
+
+def test_another_process_write_shows_within_max_age_only(backend, seeded):
+    settings = backend.settings(seeded, snapshot_max_age=3600)
+    with TestClient(create_app(settings)) as client:
+        assert _ranks(client, 8) == (4, 2)
+        _set_pp(seeded, 4, 50.0)  # Bravo falls below Foxtrot
+        # the snapshot is an hour fresh and this process did not write: the
+        # pp it holds are as they were, Bravo's old 400 included, while
+        # each player's own pp is read fresh
+        assert _ranks(client, 8) == (4, 2)
+        assert _ranks(client, 4) == (5, 3)
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=0))) as client:
+        assert _ranks(client, 8) == (3, 2)
+        assert _ranks(client, 4) == (4, 2)
+
+
+def test_own_write_rebuilds_at_once(backend, seeded):
+    settings = backend.settings(seeded, snapshot_max_age=3600)
+    with TestClient(create_app(settings)) as client:
+        assert _ranks(client, 8) == (4, 2)
+        db: Database = client.app.state.db
+        client.portal.call(db.execute, "UPDATE stats SET pp = 50 WHERE id = 4 AND mode = 0")
+        assert _ranks(client, 8) == (3, 2)
+
+
+def test_player_count_follows_the_same_rules(backend, seeded):
+    def total(client: TestClient) -> int:
+        answer = client.get("/v1/get_player_count")
+        assert answer.status_code == 200
+        return answer.json()["counts"]["total"]
+
+    async def add_user(url: str) -> None:
+        async with Database(url) as db:
+            await db.execute(
+                "INSERT INTO users (id, name, safe_name, email, pw_bcrypt) VALUES (9, 'Golf', 'golf', 'g@x', :pw)",
+                {"pw": "x" * 60})
+
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=3600))) as client:
+        before = total(client)
+        assert before == len(PLAYERS) + 1  # the bot too
+        run(add_user(seeded))
+        assert total(client) == before  # cached, another process wrote
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=0))) as client:
+        assert total(client) == before + 1
+
+
+def test_concurrent_requests_share_one_build(backend, seeded):
+    async def go() -> tuple[list[list[dict]], int]:
+        async with Database(seeded) as db:
+            cache = Snapshots(db, max_age=3600)
+            built = 0
+
+            async def build(database: Database) -> int:
+                nonlocal built
+                built += 1
+                await asyncio.sleep(0.05)  # still building when the others ask
+                return await players.count_players(database)
+
+            values = await asyncio.gather(*(cache.get("count", build) for _ in range(20)))
+            again = await cache.get("count", build)
+            return values + [again], built
+
+    values, built = run(go())
+    assert built == 1
+    assert set(values) == {len(PLAYERS) + 1}
+
+
+def test_add_ranks_without_an_app_uses_the_default_age(backend, seeded):
+    async def go() -> list[dict]:
+        async with Database(seeded) as db:
+            rows = await db.fetch_all(
+                "SELECT s.id, s.mode, s.pp, u.priv, u.country FROM stats s JOIN users u ON u.id = s.id"
+                " WHERE s.mode = 0 ORDER BY s.id")
+            return await add_ranks(db, rows)
+
+    ranked = {row["id"]: (row["global_rank"], row["country_rank"]) for row in run(go())}
+    assert ranked[3] == (1, 1) and ranked[5] == (2, 1) and ranked[6] == (0, 0)
+    assert all("priv" not in row and "country" not in row for row in run(go()))
