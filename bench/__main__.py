@@ -6,6 +6,10 @@ starts a throwaway MariaDB (tests/mariadb_server.py), generates the data set
 (bench/generate.py), serves it with `python -m server serve` (one process),
 measures the ceiling and every endpoint with wrk (bench/run.py) and writes
 bench/report/report.{md,json,png}. Everything stays on 127.0.0.1.
+
+With --growth it first does the same at a tenth of the scores and a fifth
+of the players (bench/report/small/), then writes the growth check
+(bench/compare.py) to bench/report/growth.md.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import generate, run
+from . import compare, generate, run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -35,41 +39,58 @@ def main(argv: list[str] | None = None) -> None:
                         help="the throwaway MariaDB's InnoDB buffer pool (default 1024)")
     parser.add_argument("--database-url", help="an empty MariaDB database of your own instead of a throwaway server")
     parser.add_argument("--only", action="append", help="run only this endpoint (repeatable)")
+    parser.add_argument("--growth", action="store_true",
+                        help="also run at a tenth of the scores and a fifth of the players, and compare")
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "report")
     args = parser.parse_args(argv)
-    maps = args.maps if args.maps is not None else max(500, args.users)
-    # the newest plays are from now, so "recent" listings have rows
-    end = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None).isoformat()
 
     mariadb = None
-    url = args.database_url
-    if url is None:
+    if args.database_url is None:
         sys.path.insert(0, str(ROOT / "tests"))
         from mariadb_server import start_mariadb
 
         mariadb = start_mariadb()
         # the tests' server is sized for small data; give InnoDB room
         mariadb.execute(f"SET GLOBAL innodb_buffer_pool_size = {args.buffer_pool_mb * 1024 * 1024}")
-        mariadb.create_database("bench")
-        url = mariadb.url("bench")
+    elif args.growth:
+        raise SystemExit("--growth needs two databases: leave out --database-url")
     try:
-        started = time.perf_counter()
-        loaded = asyncio.run(generate.generate(url, users=args.users, maps=maps, scores=args.scores,
-                                               seed=args.seed, end=end))
-        meta = {"users": args.users, "maps": maps, "scores": args.scores, "seed": args.seed,
-                "generate_seconds": loaded["seconds"], "rows": loaded["rows"],
-                "mariadb_buffer_pool_mb": args.buffer_pool_mb if mariadb else None}
-        generate.log(f"generated in {time.perf_counter() - started:.1f} s; measuring ...")
-        report = run.run_bench(database_url=url, url=None, duration=args.duration, connections=args.connections,
-                               threads=args.threads, out=args.out, seed=args.seed, meta=meta, only=args.only)
-        generate.log((args.out / "report.md").read_text())
-        s = report["summary"]
-        generate.log(f"report: {args.out}/report.md; ratio targets {s['ratio_targets_met']}/{s['endpoints']},"
-                     f" p99 {s['p99_targets_met']}/{s['endpoints']}, RSS peak {s['rss_peak_mb']} MB")
+        scales = [(args.users, args.scores, args.out)]
+        if args.growth:
+            scales.insert(0, (max(1, args.users // 5), max(1, args.scores // 10), args.out / "small"))
+        reports = []
+        for number, (users, scores, out) in enumerate(scales):
+            url = args.database_url
+            if mariadb is not None:
+                mariadb.create_database(f"bench{number}")
+                url = mariadb.url(f"bench{number}")
+            reports.append(_one_run(args, url, users, scores, out, mariadb is not None))
+        if args.growth:
+            _, text = compare.compare(*reports)
+            (args.out / "growth.md").write_text(text)
+            generate.log(text)
     finally:
         if mariadb is not None:
             mariadb.stop()
 
+
+def _one_run(args: argparse.Namespace, url: str, users: int, scores: int, out: Path, throwaway: bool) -> dict:
+    maps = args.maps if args.maps is not None else max(500, users)
+    # the newest plays are from now, so "recent" listings have rows
+    end = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None).isoformat()
+    started = time.perf_counter()
+    loaded = asyncio.run(generate.generate(url, users=users, maps=maps, scores=scores, seed=args.seed, end=end))
+    meta = {"users": users, "maps": maps, "scores": scores, "seed": args.seed,
+            "generate_seconds": loaded["seconds"], "rows": loaded["rows"],
+            "mariadb_buffer_pool_mb": args.buffer_pool_mb if throwaway else None}
+    generate.log(f"generated in {time.perf_counter() - started:.1f} s; measuring ...")
+    report = run.run_bench(database_url=url, url=None, duration=args.duration, connections=args.connections,
+                           threads=args.threads, out=out, seed=args.seed, meta=meta, only=args.only)
+    generate.log((out / "report.md").read_text())
+    s = report["summary"]
+    generate.log(f"report: {out}/report.md; ratio targets {s['ratio_targets_met']}/{s['endpoints']},"
+                 f" p99 {s['p99_targets_met']}/{s['endpoints']}, RSS peak {s['rss_peak_mb']} MB")
+    return report
 
 if __name__ == "__main__":
     main()

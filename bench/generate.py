@@ -31,13 +31,12 @@ import asyncio
 import bisect
 import hashlib
 import itertools
-import math
 import queue
 import random
 import sys
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from server import constants

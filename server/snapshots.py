@@ -1,5 +1,6 @@
-"""Figures computed over every player, kept in process: the global and
-country ranks by pp, and the player count.
+"""What requests read over and over, kept in process: figures computed over
+every player (the global and country ranks by pp, the player count) and
+beatmap rows (which bancho.py also caches).
 
 A rank is 1 + the number of ranked players (unrestricted, pp > 0) of the
 mode with more pp; ties share a rank. Counting them in SQL costs a scan of
@@ -10,7 +11,8 @@ rank is a binary search; bancho.py keeps its ranks the same way, in Redis
 sorted sets. Counting users is likewise a scan on InnoDB.
 
 A snapshot is rebuilt when it is older than SNAPSHOT_MAX_AGE seconds (0: at
-every use), and at once after any write through this process's Database.
+every use), and at once after any write through this process's Database;
+at most MAX_ENTRIES are kept, the oldest built dropped first.
 Writes made by another process (the game server) show within
 SNAPSHOT_MAX_AGE; a player's own pp is always read fresh, so only the other
 players' values can be that old."""
@@ -30,6 +32,9 @@ from .db import Database
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
 DEFAULT_MAX_AGE = 10
+# beatmaps are the many entries (ranks and the count are a handful): a map
+# row is about 2 kB, so this bounds the cache to some 10 MB
+MAX_ENTRIES = 4096
 
 
 class ModeRanks:
@@ -86,7 +91,10 @@ class Snapshots:
     async def _build(self, key: Any, build: Callable[[Database], Awaitable[Any]]) -> Any:
         writes, started = self.db.writes, time.monotonic()
         value = await build(self.db)
+        self._built.pop(key, None)  # re-inserted last: the newest
         self._built[key] = (value, started, writes)
+        if len(self._built) > MAX_ENTRIES:
+            del self._built[next(iter(self._built))]
         return value
 
 

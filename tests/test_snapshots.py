@@ -6,6 +6,7 @@ process's, and built once for many concurrent requests."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
@@ -153,3 +154,61 @@ def test_add_ranks_without_an_app_uses_the_default_age(backend, seeded):
     ranked = {row["id"]: (row["global_rank"], row["country_rank"]) for row in run(go())}
     assert ranked[3] == (1, 1) and ranked[5] == (2, 1) and ranked[6] == (0, 0)
     assert all("priv" not in row and "country" not in row for row in run(go()))
+
+
+def test_map_rows_are_cached_by_id_and_md5_and_copied(backend, seeded):
+    async def add_map(url: str, title: str) -> None:
+        async with Database(url) as db:
+            await db.execute("DELETE FROM maps WHERE id = 77")
+            await db.execute(
+                "INSERT INTO maps (id, set_id, status, md5, artist, title, version, creator, filename,"
+                " last_update, total_length, max_combo, frozen, plays, passes, mode, bpm, cs, ar, od, hp, diff)"
+                " VALUES (77, 70, 2, :md5, 'a', :title, 'v', 'c', 'f.osu', '2020-01-01 00:00:00',"
+                " 60, 100, 0, 0, 0, 0, 120, 4, 9, 8, 5, 5.5)",
+                {"md5": "7" * 32, "title": title})
+
+    def title(client: TestClient, query: str) -> str:
+        answer = client.get(f"/v1/get_map_info?{query}")
+        assert answer.status_code == 200, answer.text
+        return answer.json()["map"]["title"]
+
+    run(add_map(seeded, "First"))
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=3600))) as client:
+        assert title(client, "id=77") == "First"
+        assert title(client, "md5=" + "7" * 32) == "First"
+        run(add_map(seeded, "Second"))  # another process rewrites the map
+        assert title(client, "id=77") == "First"
+        assert title(client, "md5=" + "7" * 32) == "First"
+
+        async def mutate() -> dict:
+            from server.queries import maps
+            row = await maps.map_by_id(client.app.state.db, 77)
+            row["title"] = "changed by a caller"
+            return await maps.map_by_id(client.app.state.db, 77)
+
+        assert client.portal.call(mutate)["title"] == "First"  # callers get copies
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=0))) as client:
+        assert title(client, "id=77") == "Second"
+
+
+def test_the_cache_keeps_at_most_max_entries(backend, seeded, monkeypatch):
+    import server.snapshots as snapshots_module
+
+    monkeypatch.setattr(snapshots_module, "MAX_ENTRIES", 3)
+
+    async def go() -> list[Any]:
+        async with Database(seeded) as db:
+            cache = Snapshots(db, max_age=3600)
+            calls = []
+
+            async def build(key):
+                calls.append(key)
+                return key
+
+            for key in (1, 2, 3, 4):
+                await cache.get(key, lambda _db, key=key: build(key))
+            await cache.get(4, lambda _db: build(4))  # still there
+            await cache.get(1, lambda _db: build(1))  # the oldest: dropped, built again
+            return calls
+
+    assert run(go()) == [1, 2, 3, 4, 1]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from ..constants import fits_utf8mb3
 from ..db import Database
+from ..snapshots import snapshots
 from . import in_list
 
 # The columns of a map as the API shows it, in its order.
@@ -23,11 +25,19 @@ def map_select(table: str = "m", prefix: str = "") -> str:
 
 
 async def map_by_id(db: Database, map_id: int) -> dict[str, Any] | None:
-    return await db.fetch_one(f"SELECT {map_select()} FROM maps m WHERE m.id = :id", {"id": map_id})
+    """A map by id, from the in-process cache (server/snapshots.py) when
+    fresh: every request naming a map starts here."""
+    row = await snapshots(db).get(("map_id", map_id), partial(_fetch_map, column="id", value=map_id))
+    return None if row is None else dict(row)  # a copy: the cached row is shared
 
 
 async def map_by_md5(db: Database, md5: str) -> dict[str, Any] | None:
-    return await db.fetch_one(f"SELECT {map_select()} FROM maps m WHERE m.md5 = :md5", {"md5": md5})
+    row = await snapshots(db).get(("map_md5", md5), partial(_fetch_map, column="md5", value=md5))
+    return None if row is None else dict(row)
+
+
+async def _fetch_map(db: Database, *, column: str, value: Any) -> dict[str, Any] | None:
+    return await db.fetch_one(f"SELECT {map_select()} FROM maps m WHERE m.{column} = :value", {"value": value})
 
 
 async def find_maps(
