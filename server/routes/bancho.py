@@ -114,7 +114,11 @@ async def get_player_count(request: Request) -> Response:
     # online: unrestricted players with a fresh session (the game server
     # reports them through the ingest API), the bot left out; the total
     # counts every account, as bancho.py's does
-    online = await live.count_online(db, _online_since(request))
+    # both from snapshots (server/snapshots.py): sessions only change
+    # through this service's ingest API, whose writes refresh them at once,
+    # so only an expiring session can show up to SNAPSHOT_MAX_AGE late
+    since = _online_since(request)
+    online = await snapshots(db).get("online_count", lambda db: live.count_online(db, since))
     total = await snapshots(db).get("player_count", players.count_players)
     return success(counts={"online": online, "total": total})
 
