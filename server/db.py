@@ -221,8 +221,7 @@ class Database:
     async def fetch_val(self, query: str, values: Values = None) -> Any:
         if (reader := self._read_target()) is not None:
             return await reader.fetch_val(query, values)
-        rows = await self._bounded(lambda: self._run(query, values, _FIRST_VALUE))
-        return rows
+        return await self._bounded(lambda: self._run(query, values, _FIRST_VALUE))
 
     async def execute(self, query: str, values: Values = None) -> Any:
         _use_primary.set(True)
