@@ -160,6 +160,7 @@ def test_sqlite_locked_answers_503_within_the_timeout_then_recovers(tmp_path):
     settings = Settings(
         database_url=url, host="127.0.0.1", port=0, data_dir=tmp_path / "data",
         demo_on_empty=False, db_timeout=DB_TIMEOUT,
+        snapshot_max_age=0,  # the counts read at every request, not from the snapshot
     )
     with TestClient(create_app(settings)) as client:
         assert client.get("/v1/get_player_count").status_code == 200
