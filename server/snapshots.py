@@ -131,11 +131,10 @@ async def add_ranks(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, 
     player's priv and country: 0 for restricted players and for no pp, as
     bancho.py shows them."""
     for row in rows:
-        pp = row["pp"]
-        if (row.pop("priv") & UNRESTRICTED) != UNRESTRICTED or not pp or pp <= 0:
+        pp, priv, country = row["pp"], row.pop("priv"), row.pop("country")
+        if (priv & UNRESTRICTED) != UNRESTRICTED or not pp or pp <= 0:
             row["global_rank"] = row["country_rank"] = 0
         else:
             snapshot = await snapshots(db).get(("ranks", row["mode"]), partial(_mode_ranks, mode=row["mode"]))
-            row["global_rank"], row["country_rank"] = snapshot.ranks(pp, row.pop("country"))
-        row.pop("country", None)
+            row["global_rank"], row["country_rank"] = snapshot.ranks(pp, country)
     return rows
