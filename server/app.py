@@ -18,6 +18,7 @@ from .db import Database, DatabaseUnavailable, primary_reads
 from .migrate import migrate
 from .responses import ApiError, JSONResponse
 from . import openapi
+from .routing import IndexedRouter
 from .routes import account, bancho, ingest, pp, v1, v2
 from .routes import track as track_routes
 from .settings import Settings, load_settings
@@ -77,13 +78,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 await app.state.rate_limiter.close()
 
     app = Starlette(
-        routes=[*ops.routes(), *openapi.routes(), *bancho.routes(), *v1.routes(), *ingest.routes(), *account.routes(), *pp.routes(), *track_routes.routes(), *v2.routes()],
         exception_handlers={
             ApiError: _api_error,
             HTTPException: _http_error,
             DatabaseUnavailable: ops.database_unavailable,
             Exception: _server_error,
         },
+    )
+    # the route table, dispatched by path (server/routing.py)
+    app.router = IndexedRouter(
+        [*ops.routes(), *openapi.routes(), *bancho.routes(), *v1.routes(), *ingest.routes(), *account.routes(),
+         *pp.routes(), *track_routes.routes(), *v2.routes()],
         lifespan=lifespan,
     )
     app.state.db = db
