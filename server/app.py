@@ -73,6 +73,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 async with snapshot_loop(db, settings):
                     yield
         finally:
+            await snapshots.snapshots(db).close()
             await db.disconnect()
             if isinstance(app.state.rate_limiter, rate_limit.RedisBuckets):
                 await app.state.rate_limiter.close()

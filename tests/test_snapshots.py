@@ -143,6 +143,48 @@ def test_concurrent_requests_share_one_build(backend, seeded):
     assert set(values) == {len(PLAYERS) + 1}
 
 
+def test_an_aged_snapshot_is_answered_while_one_rebuild_runs(backend, seeded, monkeypatch):
+    class Clock:
+        now = 1000.0
+
+        def monotonic(self) -> float:
+            return self.now
+
+    clock = Clock()
+    monkeypatch.setattr("server.snapshots.time", clock)
+
+    async def go() -> list[Any]:
+        async with Database(seeded) as db:
+            cache = Snapshots(db, max_age=10)
+            builds = 0
+            release = asyncio.Event()
+
+            async def build(database: Database) -> int:
+                nonlocal builds
+                builds += 1
+                if builds == 2:
+                    await release.wait()  # the background rebuild, held
+                return builds
+
+            seen = [await cache.get("k", build)]
+            clock.now += 15  # aged, under twice the age
+            # answered at once from the old build, with one rebuild started
+            seen += [await cache.get("k", build), await cache.get("k", build)]
+            await asyncio.sleep(0)
+            seen.append(builds)  # one rebuild for both
+            release.set()
+            for _ in range(5):
+                await asyncio.sleep(0)
+            seen.append(await cache.get("k", build))  # the rebuilt value
+            clock.now += 25  # past twice the age: requests wait
+            seen.append(await cache.get("k", build))
+            await db.execute("UPDATE users SET country = 'de' WHERE id = 3")
+            seen.append(await cache.get("k", build))  # this process wrote: waits
+            return seen
+
+    assert run(go()) == [1, 1, 1, 2, 2, 3, 4]
+
+
 def test_add_ranks_without_an_app_uses_the_default_age(backend, seeded):
     async def go() -> list[dict]:
         async with Database(seeded) as db:
@@ -212,3 +254,15 @@ def test_the_cache_keeps_at_most_max_entries(backend, seeded, monkeypatch):
             return calls
 
     assert run(go()) == [1, 2, 3, 4, 1]
+
+
+def test_an_offline_players_status_costs_one_query(backend, seeded):
+    # who holds a session comes from a snapshot: only the player is read
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=3600))) as client:
+        db: Database = client.app.state.db
+        assert client.get("/v1/get_player_status?id=3").status_code == 200
+        before = db.query_count
+        answer = client.get("/v1/get_player_status?id=4")
+        assert answer.status_code == 200
+        assert answer.json()["player_status"]["online"] is False
+        assert db.query_count - before == 1
