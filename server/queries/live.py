@@ -115,6 +115,12 @@ async def count_online(db: Database, since: int) -> int:
     )
 
 
+async def session_holders(db: Database) -> frozenset[int]:
+    """The players with a session row, fresh or not (a few per online
+    player: the get_player_status of anyone else needs no query)."""
+    return frozenset(row["user_id"] for row in await db.fetch_all("SELECT user_id FROM live_sessions"))
+
+
 async def session(db: Database, user_id: int, since: int) -> dict[str, Any] | None:
     """The player's fresh session with the map it names (map columns
     prefixed beatmap_, all NULL when the map is unknown), or None."""
