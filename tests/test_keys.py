@@ -214,3 +214,29 @@ def test_cli_help(cli, command):
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage: python -m server keys")
     assert len(result.stdout.splitlines()) > 4  # says more than the usage line
+
+
+def test_active_keys_are_held_in_process(db_url):
+    """A held key costs no query; a key made by another process works at
+    once; one revoked by another process only after the snapshot's age, one
+    revoked through this process at once."""
+
+    async def work(db: Database):
+        _, key = await keys.create_key(db, "bot")
+        assert await keys.is_valid_key(db, key)
+        before = db.query_count
+        assert await keys.is_valid_key(db, key)
+        assert db.query_count == before
+
+        async with Database(db_url) as other_process:
+            other_id, other = await keys.create_key(other_process, "made elsewhere")
+            assert await keys.is_valid_key(db, other)  # not held yet: looked up
+            first_id = (await keys.list_keys(other_process))[0]["id"]
+            assert await keys.revoke_key(other_process, first_id)
+        assert await keys.is_valid_key(db, key)  # held: up to SNAPSHOT_MAX_AGE late
+
+        assert await keys.revoke_key(db, other_id)
+        assert not await keys.is_valid_key(db, other)
+        assert not await keys.is_valid_key(db, key)  # this write refreshed the snapshot
+
+    with_db(db_url, work)
