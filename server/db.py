@@ -110,6 +110,11 @@ def driver_statement(dialect: str, query: str) -> str:
     return query
 
 
+# connections per process to MySQL/MariaDB (MariaDB allows 151 by default,
+# shared by every worker and the game server)
+POOL_SIZE = 10
+
+
 class Database:
     """timeout (seconds, None for none) bounds every call, the wait for a
     pooled connection included; past it, or when the driver cannot reach
@@ -137,7 +142,7 @@ class Database:
             self.reader = Database(read_url, timeout=timeout)
         options: dict[str, Any] = {}
         if self.dialect == "mysql":
-            options = {"min_size": 1, "max_size": 10, "charset": "utf8mb4"}
+            options = {"min_size": 1, "max_size": POOL_SIZE, "charset": "utf8mb4"}
             if timeout is not None:
                 options["connect_timeout"] = timeout
         elif timeout is not None:
@@ -146,6 +151,7 @@ class Database:
         self._db = databases.Database(driver_url(url), **options)
         # statements sent so far: lets tests prove a listing is not N+1
         self.query_count = 0
+        self._turns = asyncio.Semaphore(POOL_SIZE)  # made anew at each connect (see there)
         # statements that may have changed data, transactions included:
         # snapshots built from the data (server/snapshots.py) rebuild when it moves
         self.writes = 0
@@ -158,6 +164,10 @@ class Database:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         await self._db.connect()
+        # calls wait for a pooled connection in the order they came: asyncmy's
+        # pool hands a freed connection to whoever asks next, so under load
+        # some waiters were passed over again and again (a long p99 tail)
+        self._turns = asyncio.Semaphore(POOL_SIZE)
         if self.reader is not None:
             try:
                 await self.reader.connect()
@@ -249,15 +259,15 @@ class Database:
             async with held._query_lock:
                 return await _on_connection(held.raw_connection, statement, values, want)
         pool = self._db._backend._pool
-        connection = await pool.acquire()
-        try:
-            result = await _on_connection(connection, statement, values, want)
-        except BaseException:
-            await _discard(connection)
-            raise
-        finally:
-            await pool.release(connection)
-        return result
+        async with self._turns:
+            connection = await pool.acquire()
+            try:
+                return await _on_connection(connection, statement, values, want)
+            except BaseException:
+                await _discard(connection)
+                raise
+            finally:
+                await pool.release(connection)
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self)
