@@ -3,6 +3,7 @@ from the query layer into one documented object, keys in bancho.py's order."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterable
 
 from ..constants import ClanPrivileges, mods_acronyms
@@ -11,10 +12,17 @@ from ..queries.players import INFO_COLUMNS, STATS_COLUMNS
 from .common import iso_datetime, unprefixed
 
 
-def beatmap(row: dict[str, Any]) -> dict[str, Any]:
-    out = {column: row[column] for column in MAP_COLUMNS}
+def beatmap(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """A map from its columns in a row, named with the prefix there (a
+    listing's map columns share the row with a score's)."""
+    out = {column: row[name] for column, name in _map_names(prefix)}
     out["last_update"] = iso_datetime(out["last_update"])
     return out
+
+
+@functools.cache
+def _map_names(prefix: str) -> tuple[tuple[str, str], ...]:
+    return tuple((column, prefix + column) for column in MAP_COLUMNS)
 
 
 def player_info(row: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +55,7 @@ _PLAYER_SCORE_KEYS = (
 def player_score(row: dict[str, Any]) -> dict[str, Any]:
     out = {key: row[key] for key in _PLAYER_SCORE_KEYS}
     out["play_time"] = iso_datetime(out["play_time"])
-    out["beatmap"] = beatmap(unprefixed(row, "map_"))
+    out["beatmap"] = beatmap(row, "map_")
     return out
 
 

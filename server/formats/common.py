@@ -12,7 +12,7 @@ def iso_datetime(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.replace(microsecond=0).isoformat()
+        return (value.replace(microsecond=0) if value.microsecond else value).isoformat()
     return str(value).replace(" ", "T")[:19]
 
 

@@ -12,6 +12,8 @@ from ..constants import PP_STATUSES, V1_APPROVED, V1_DATED_STATUSES, MapStatus, 
 
 
 def integer(value: Any) -> str | None:
+    if type(value) is int:  # as the drivers hand most columns back: the common case first
+        return str(value)
     return None if value is None else str(int(value))
 
 
@@ -38,7 +40,8 @@ def date(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
+        # isoformat: a fifth of strftime's cost, in a listing's every row
+        return (value.replace(microsecond=0) if value.microsecond else value).isoformat(" ")
     return str(value).replace("T", " ")[:19]
 
 
