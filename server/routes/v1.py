@@ -12,9 +12,11 @@ with the extra parameter `rx`: 0 vanilla (default), 1 relax, 2 autopilot."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 import time
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qsl
 from typing import Any, Awaitable, Callable
@@ -36,6 +38,7 @@ from ..constants import (
 from ..db import Database
 from ..formats import v1 as fmt
 from ..keys import is_valid_key
+from ..snapshots import snapshots
 from ..params import read_body
 from ..queries import live, maps, players, scores
 from ..responses import JSONResponse
@@ -152,6 +155,13 @@ def _replay_path(request: Request, score_id: int) -> Path:
     return request.app.state.settings.replays_dir / f"{score_id}.osr"
 
 
+def _stored_replays(request: Request, rows: list[dict[str, Any]]) -> set[int]:
+    """The ids of the rows' scores whose replay is stored (a stat each, by
+    plain text paths: building a Path per row cost more than the stat)."""
+    folder = str(request.app.state.settings.replays_dir)
+    return {row["id"] for row in rows if os.path.isfile(f"{folder}/{row['id']}.osr")}
+
+
 def _utc_now() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
 
@@ -198,7 +208,11 @@ async def get_user(request: Request, params: V1Params) -> Any:
         return []
     db = _db(request)
     stats = await players.player_stats(db, player["id"], (mode,))
-    hits = await scores.hit_totals(db, user_id=player["id"], mode=mode)
+    # a sum over all the player's scores, which only a new score of theirs
+    # changes: held in the snapshot cache, as bots poll the same players
+    hits = await snapshots(db).get(
+        ("hit_totals", player["id"], mode), partial(scores.hit_totals, user_id=player["id"], mode=mode)
+    )
     return [fmt.user(player, stats[0] if stats else None, hits)]
 
 
@@ -226,7 +240,8 @@ async def get_scores(request: Request, params: V1Params) -> Any:
         rows = list(best.values())[:limit]
     else:
         rows = await scores.map_scores(db, map_md5=beatmap["md5"], mode=mode, scope="best", mods=mods_filter, limit=limit)
-    return [fmt.map_score(row, beatmap["status"], _replay_path(request, row["id"]).is_file()) for row in rows]
+    stored = _stored_replays(request, rows)
+    return [fmt.map_score(row, beatmap["status"], row["id"] in stored) for row in rows]
 
 
 async def get_user_best(request: Request, params: V1Params) -> Any:
@@ -238,7 +253,8 @@ async def get_user_best(request: Request, params: V1Params) -> Any:
         _db(request), user_id=player["id"], mode=mode, scope="best", mods=None,
         limit=params.integer("limit", 10, 1, 100), include_loved=False, include_failed=True,
     )
-    return [fmt.best_score(row, player["id"], _replay_path(request, row["id"]).is_file()) for row in rows]
+    stored = _stored_replays(request, rows)
+    return [fmt.best_score(row, player["id"], row["id"] in stored) for row in rows]
 
 
 async def get_user_recent(request: Request, params: V1Params) -> Any:
