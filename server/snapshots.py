@@ -1,14 +1,17 @@
 """What requests read over and over, kept in process: figures computed over
-every player (the global and country ranks by pp, the player count) and
-beatmap rows (which bancho.py also caches).
+every player (the global and country ranks by pp, the player count, who
+holds a session), rows that seldom change (beatmaps, which bancho.py also
+caches; clans; the active v1 keys) and a player's hit totals (a sum over
+all their scores, which only their next score changes).
 
 A rank is 1 + the number of ranked players (unrestricted, pp > 0) of the
 mode with more pp; ties share a rank. Counting them in SQL costs a scan of
 every player above, per rank asked for, which grows with the players and
-made a profile page the slowest request of all. So each mode's pp values
-are read once into sorted arrays (one for everyone, one per country) and a
-rank is a binary search; bancho.py keeps its ranks the same way, in Redis
-sorted sets. Counting users is likewise a scan on InnoDB.
+made a profile page the slowest request of all. So each mode's ranked
+players are read once into arrays in leaderboard order (one for everyone,
+one per country): a rank is a binary search in their pp, and a page of the
+pp leaderboard a slice of their ids; bancho.py keeps its ranks the same
+way, in Redis sorted sets. Counting users is likewise a scan on InnoDB.
 
 A snapshot older than SNAPSHOT_MAX_AGE seconds is rebuilt in the
 background while requests go on reading it, up to twice that age; after
@@ -39,26 +42,42 @@ DEFAULT_MAX_AGE = 10
 MAX_ENTRIES = 4096
 
 
+class Board:
+    """Ranked players in leaderboard order (pp descending, then id): their
+    pp negated, so bisect counts who is above, and their ids, for a page."""
+
+    __slots__ = ("negated_pp", "ids")
+
+    def __init__(self, ordered: list[tuple[int, float, str]]) -> None:
+        self.negated_pp = array("d", [-pp for _, pp, _ in ordered])
+        self.ids = array("q", [user_id for user_id, _, _ in ordered])
+
+    def above(self, pp: float) -> int:
+        """How many have more pp."""
+        return bisect.bisect_left(self.negated_pp, -pp)
+
+    def page(self, offset: int, limit: int) -> list[int]:
+        return self.ids[offset:offset + limit].tolist()
+
+
 class ModeRanks:
-    """One mode's ranked pp values, sorted ascending."""
+    """One mode's ranked players: everyone's board and one per country
+    (keyed in lower case, as bancho.py stores countries)."""
 
     __slots__ = ("everyone", "by_country")
 
-    def __init__(self, rows: Iterable[tuple[float, str]]) -> None:
-        everyone: list[float] = []
-        by_country: dict[str, list[float]] = {}
-        for pp, country in rows:
-            everyone.append(pp)
-            by_country.setdefault(country, []).append(pp)
-        self.everyone = array("d", sorted(everyone))
-        self.by_country = {c: array("d", sorted(values)) for c, values in by_country.items()}
+    def __init__(self, rows: Iterable[tuple[int, float, str]]) -> None:
+        ordered = sorted(rows, key=lambda row: (-row[1], row[0]))
+        groups: dict[str, list[tuple[int, float, str]]] = {}
+        for row in ordered:
+            groups.setdefault(row[2].lower(), []).append(row)
+        self.everyone = Board(ordered)
+        self.by_country = {country: Board(members) for country, members in groups.items()}
 
     def ranks(self, pp: float, country: str) -> tuple[int, int]:
         """(global, country) rank of a ranked player with this pp."""
-        above = len(self.everyone) - bisect.bisect_right(self.everyone, pp)
-        peers = self.by_country.get(country)
-        above_in_country = len(peers) - bisect.bisect_right(peers, pp) if peers is not None else 0
-        return 1 + above, 1 + above_in_country
+        peers = self.by_country.get(country.lower())
+        return 1 + self.everyone.above(pp), 1 + (peers.above(pp) if peers is not None else 0)
 
 
 class Snapshots:
@@ -123,12 +142,12 @@ async def _mode_ranks(db: Database, mode: int) -> ModeRanks:
     # driven by stats' (mode, pp) index, each player's country and
     # privileges by primary key: no scan of users
     rows = await db.fetch_all(
-        "SELECT s.pp, (SELECT u.country FROM users u WHERE u.id = s.id"
+        "SELECT s.id, s.pp, (SELECT u.country FROM users u WHERE u.id = s.id"
         f" AND (u.priv & {UNRESTRICTED}) = {UNRESTRICTED}) AS country"
         " FROM stats s WHERE s.mode = :mode AND s.pp > 0",
         {"mode": mode},
     )
-    return ModeRanks((r["pp"], r["country"]) for r in rows if r["country"] is not None)
+    return ModeRanks((r["id"], r["pp"], r["country"]) for r in rows if r["country"] is not None)
 
 
 _SNAPSHOTS: "weakref.WeakKeyDictionary[Database, Snapshots]" = weakref.WeakKeyDictionary()
@@ -147,6 +166,18 @@ def snapshots(db: Database) -> Snapshots:
     return found
 
 
+async def mode_ranks(db: Database, mode: int) -> ModeRanks:
+    return await snapshots(db).get(("ranks", mode), partial(_mode_ranks, mode=mode))
+
+
+async def ranked_page(db: Database, *, mode: int, country: str | None, offset: int, limit: int) -> list[int]:
+    """The ids on one page of the mode's pp leaderboard (of one country, or
+    everyone), in order, as of the snapshot."""
+    ranks = await mode_ranks(db, mode)
+    board = ranks.everyone if country is None else ranks.by_country.get(country.lower())
+    return [] if board is None else board.page(offset, limit)
+
+
 async def add_ranks(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Set global_rank and country_rank on stats rows that carry the
     player's priv and country: 0 for restricted players and for no pp, as
@@ -156,6 +187,6 @@ async def add_ranks(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, 
         if (priv & UNRESTRICTED) != UNRESTRICTED or not pp or pp <= 0:
             row["global_rank"] = row["country_rank"] = 0
         else:
-            snapshot = await snapshots(db).get(("ranks", row["mode"]), partial(_mode_ranks, mode=row["mode"]))
-            row["global_rank"], row["country_rank"] = snapshot.ranks(pp, country)
+            ranks = await mode_ranks(db, row["mode"])
+            row["global_rank"], row["country_rank"] = ranks.ranks(pp, country)
     return rows

@@ -266,3 +266,28 @@ def test_an_offline_players_status_costs_one_query(backend, seeded):
         assert answer.status_code == 200
         assert answer.json()["player_status"]["online"] is False
         assert db.query_count - before == 1
+
+
+def test_the_pp_leaderboard_pages_the_snapshot_and_reads_rows_fresh(backend, seeded):
+    def board(client: TestClient, query: str = "") -> list[tuple[int, float]]:
+        answer = client.get(f"/v1/get_leaderboard?sort=pp{query}")
+        assert answer.status_code == 200, answer.text
+        return [(row["player_id"], row["pp"]) for row in answer.json()["leaderboard"]]
+
+    async def restrict(url: str, user_id: int) -> None:
+        async with Database(url) as db:
+            await db.execute("UPDATE users SET priv = 2 WHERE id = :id", {"id": user_id})
+
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=3600))) as client:
+        # pp descending, ties by id; restricted and pp-less players left out
+        assert board(client) == [(3, 500), (4, 400), (5, 400), (8, 100)]
+        assert board(client, "&limit=2&offset=1") == [(4, 400), (5, 400)]
+        assert board(client, "&country=US") == [(5, 400), (8, 100)]
+        assert board(client, "&offset=4") == []
+        # another process: the order is the snapshot's, each row is read fresh
+        _set_pp(seeded, 4, 50.0)
+        assert board(client) == [(3, 500), (4, 50), (5, 400), (8, 100)]
+        run(restrict(seeded, 3))
+        assert board(client) == [(4, 50), (5, 400), (8, 100)]
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=0))) as client:
+        assert board(client) == [(5, 400), (8, 100), (4, 50)]

@@ -6,7 +6,7 @@ from typing import Any, Sequence
 
 from ..constants import Privileges, fits_utf8mb3, safe_name
 from ..db import Database
-from ..snapshots import add_ranks
+from ..snapshots import add_ranks, ranked_page
 from . import force_index, in_list
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
@@ -93,24 +93,40 @@ async def leaderboard(
     db: Database, *, mode: int, sort: str, limit: int, offset: int, country: str | None
 ) -> list[dict[str, Any]]:
     column = LEADERBOARD_SORTS[sort]
-    country_filter = "AND u.country = :country" if country else ""
-    values: dict[str, Any] = {"mode": mode, "limit": limit, "offset": offset}
-    if country:
-        values["country"] = country
-    # the whole mode: down the sort column's index (0006), which MariaDB
-    # would otherwise leave for a scan of users; one country: its players
-    # by users' country index, which the optimiser finds itself
-    index = "" if country else force_index(db, f"api_stats_mode_{column}_index")
-    return await db.fetch_all(
+    values: dict[str, Any] = {"mode": mode}
+    if column == "pp":
+        # the page's ids from the rank snapshot (pp order as of it), then
+        # their rows by primary key: MariaDB would otherwise walk the index
+        # past every player before the offset, or sort a whole country
+        ids = await ranked_page(db, mode=mode, country=country, offset=offset, limit=limit)
+        if not ids:
+            return []
+        where = f"s.pp > 0 AND s.id {in_list('id', ids, values)}"
+        index, order = "", ""
+    else:
+        # the whole mode: down the sort column's index (0006), which MariaDB
+        # would otherwise leave for a scan of users; one country: its players
+        # by users' country index, which the optimiser finds itself
+        where = f"s.{column} > 0" + (" AND u.country = :country" if country else "")
+        values.update(limit=limit, offset=offset)
+        if country:
+            values["country"] = country
+        index = "" if country else force_index(db, f"api_stats_mode_{column}_index")
+        order = f" ORDER BY s.{column} DESC, s.id ASC LIMIT :limit OFFSET :offset"
+    rows = await db.fetch_all(
         "SELECT u.id AS player_id, u.name, u.country, s.tscore, s.rscore, s.pp, s.plays,"
         " s.playtime, s.acc, s.max_combo, s.xh_count, s.x_count, s.sh_count, s.s_count,"
         " s.a_count, c.id AS clan_id, c.name AS clan_name, c.tag AS clan_tag"
         f" FROM stats s{index} JOIN users u ON u.id = s.id LEFT JOIN clans c ON c.id = u.clan_id"
-        f" WHERE s.mode = :mode AND (u.priv & {UNRESTRICTED}) = {UNRESTRICTED}"
-        f" AND s.{column} > 0 {country_filter}"
-        f" ORDER BY s.{column} DESC, s.id ASC LIMIT :limit OFFSET :offset",
+        f" WHERE s.mode = :mode AND (u.priv & {UNRESTRICTED}) = {UNRESTRICTED} AND {where}{order}",
         values,
     )
+    if column == "pp":
+        # in the snapshot's order (whoever was restricted or lost their pp
+        # since is left out by the WHERE)
+        position = {user_id: i for i, user_id in enumerate(ids)}
+        rows.sort(key=lambda row: position[row["player_id"]])
+    return rows
 
 
 async def player_by_api_key(db: Database, api_key: str) -> dict[str, Any] | None:
