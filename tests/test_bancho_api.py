@@ -584,7 +584,7 @@ def test_mappool_errors(client):
         ("/v1/get_map_scores?md5={md5}&scope=best&limit=100", 2),  # map, scores with players
         ("/v1/get_player_most_played?id={user}&limit=100", 2),
         ("/v1/get_leaderboard?limit=100", 1),
-        ("/v1/get_player_info?id={user}&scope=all", 2),  # player, stats with ranks
+        ("/v1/get_player_info?id={user}&scope=all", 1),  # the player with stats (ranks: snapshot)
         ("/v1/get_mappool?id=1", 2),
         ("/v1/get_clan?id=1", 2),
     ],

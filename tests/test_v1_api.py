@@ -169,6 +169,16 @@ def test_get_user_lookup_forms(client, key):
     assert v1(client, key, "/api/get_user?u=3&type=string") == []
 
 
+@pytest.mark.parametrize("path", ["/api/get_user?u=3", "/api/get_user?u=freddie%20benson&m=1"])
+def test_get_user_is_one_query(client, key, path):
+    # the player with their stats; the key, ranks and hit totals come from
+    # the snapshots once built
+    v1(client, key, path)
+    before = client.app.state.db.query_count
+    assert len(v1(client, key, path)) == 1
+    assert client.app.state.db.query_count - before == 1
+
+
 def test_get_user_hides_restricted_and_unknown(client, key, demo_data):
     restricted = next(u for u in demo_data["users"] if not unrestricted(u))
     assert v1(client, key, f"/api/get_user?u={restricted['id']}") == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from functools import partial
 from typing import Any
 
@@ -18,6 +19,7 @@ MAP_COLUMNS = (
 )
 
 
+@functools.cache  # made once: the same few lists in every request
 def map_select(table: str = "m", prefix: str = "") -> str:
     """The select list of a map's columns, optionally renamed with a prefix so
     it can share a row with another table's columns."""

@@ -36,6 +36,8 @@ LEADERBOARD_SORTS = {
 
 _INFO_SELECT = ", ".join(f"u.{c}" for c in INFO_COLUMNS)
 _STATS_SELECT = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
+# beside a player's columns (the id is theirs)
+_JOINED_STATS_SELECT = ", ".join(f"s.{c}" for c in STATS_COLUMNS[1:])
 
 
 async def player_by_id(db: Database, user_id: int) -> dict[str, Any] | None:
@@ -67,6 +69,39 @@ async def player_stats(db: Database, user_id: int, modes: Sequence[int]) -> list
         wanted = set(modes)
         rows = [row for row in await db.fetch_all(f"{select} ORDER BY s.mode", {"id": user_id}) if row["mode"] in wanted]
     return await add_ranks(db, rows)
+
+
+async def player_with_stats(
+    db: Database, *, user_id: int | None = None, name: str | None = None, modes: Sequence[int]
+) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
+    """The player by id (or else name), as player_by_id gives it, with their
+    stats rows in the given modes as player_stats gives them: one query
+    where a profile took two round trips."""
+    if user_id is not None:
+        where, values = "u.id = :key", {"key": user_id}
+    elif name is not None and fits_utf8mb3(name):
+        where, values = "u.safe_name = :key", {"key": safe_name(name)}
+    else:
+        return None, []
+    joined = "s.id = u.id"
+    if len(modes) == 1:
+        joined += " AND s.mode = :mode"
+        values["mode"] = modes[0]
+    rows = await db.fetch_all(
+        f"SELECT {_INFO_SELECT}, {_JOINED_STATS_SELECT} FROM users u LEFT JOIN stats s ON {joined}"
+        f" WHERE {where} ORDER BY s.mode",
+        values,
+    )
+    if not rows:
+        return None, []
+    player = {column: rows[0][column] for column in INFO_COLUMNS}
+    wanted = set(modes)
+    stats = [
+        {"id": row["id"], **{column: row[column] for column in STATS_COLUMNS[1:]},
+         "priv": row["priv"], "country": row["country"]}
+        for row in rows if row["mode"] in wanted
+    ]
+    return player, await add_ranks(db, stats)
 
 
 async def count_players(db: Database) -> int:

@@ -4,6 +4,8 @@ query: one query per request, never one per row."""
 
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +53,7 @@ class ModsFilter:
         return f"{column} = :mods"
 
 
+@functools.cache  # made once: the same few lists in every request
 def _columns(table: str, columns: tuple[str, ...]) -> str:
     return ", ".join(f"{table}.{c}" for c in columns)
 

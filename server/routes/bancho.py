@@ -59,16 +59,22 @@ def _mods_filter(params: Params) -> scores.ModsFilter | None:
     return scores.ModsFilter(mods, match)
 
 
-async def _player(request: Request, params: Params, message: str, *, id_wins: bool = False) -> dict[str, Any]:
-    """The player named by `id` or `name`, or a 400/404. Most endpoints want
-    exactly one of the two; with id_wins (as bancho.py's most-played does)
-    an id given beside a name is used and the name ignored."""
+def _player_key(params: Params, message: str, *, id_wins: bool = False) -> tuple[int | None, str | None]:
+    """The `id` or the `name` that names a player, or a 400. Most endpoints
+    want exactly one of the two; with id_wins (as bancho.py's most-played
+    does) an id given beside a name is used and the name ignored."""
     user_id = params.integer("id", minimum=MIN_PLAYER_ID)
     name = params.string("name", pattern=USERNAME_PATTERN, max_length=15)
     if user_id is not None and id_wins:
         name = None
     if (user_id is None) == (name is None):
         raise bad_request(message)
+    return user_id, name
+
+
+async def _player(request: Request, params: Params, message: str, *, id_wins: bool = False) -> dict[str, Any]:
+    """The player named by `id` or `name` (see _player_key), or a 400/404."""
+    user_id, name = _player_key(params, message, id_wins=id_wins)
     db = _db(request)
     row = await (players.player_by_id(db, user_id) if user_id is not None else players.player_by_name(db, name))
     if row is None:
@@ -126,13 +132,17 @@ async def get_player_count(request: Request) -> Response:
 async def get_player_info(request: Request) -> Response:
     params = Params(request.query_params)
     scope = params.choice("scope", ("info", "stats", "all"), required=True)
-    player = await _player(request, params, "Must provide either id OR name!")
+    if scope == "info":
+        player = await _player(request, params, "Must provide either id OR name!")
+        return success(player={"info": fmt.player_info(player)})
+    user_id, name = _player_key(params, "Must provide either id OR name!")
+    player, rows = await players.player_with_stats(_db(request), user_id=user_id, name=name, modes=PLAYABLE_MODES)
+    if player is None:
+        raise not_found("Player not found.")
     out: dict[str, Any] = {}
-    if scope in ("info", "all"):
+    if scope == "all":
         out["info"] = fmt.player_info(player)
-    if scope in ("stats", "all"):
-        rows = await players.player_stats(_db(request), player["id"], PLAYABLE_MODES)
-        out["stats"] = fmt.player_stats(rows)
+    out["stats"] = fmt.player_stats(rows)
     return success(player=out)
 
 

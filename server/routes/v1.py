@@ -134,21 +134,30 @@ def _names_an_id(u: str, kind: str | None) -> bool:
     return kind == "id" or (kind != "string" and _DIGITS.match(u) is not None)
 
 
-async def _player(request: Request, params: V1Params) -> dict[str, Any] | None:
-    """The unrestricted player `u` names (an id when all digits, unless
-    `type` says otherwise), or None."""
+def _player_key(params: V1Params) -> tuple[int | None, str | None]:
+    """The id or the name `u` gives (an id when all digits, unless `type`
+    says otherwise); (None, None) when it names no one."""
     u = params.text("u")
     if u is None:
-        return None
-    db = _db(request)
+        return None, None
     if _names_an_id(u, params.text("type")):
-        user_id = params.optional_id("u")
-        row = None if user_id is None else await players.player_by_id(db, user_id)
-    else:
-        row = await players.player_by_name(db, u)
-    if row is None or not row["priv"] & Privileges.UNRESTRICTED:
-        return None
-    return row
+        return params.optional_id("u"), None
+    return None, u
+
+
+def _unrestricted(row: dict[str, Any] | None) -> dict[str, Any] | None:
+    return row if row is not None and row["priv"] & Privileges.UNRESTRICTED else None
+
+
+async def _player(request: Request, params: V1Params) -> dict[str, Any] | None:
+    """The unrestricted player `u` names (see _player_key), or None."""
+    user_id, name = _player_key(params)
+    db = _db(request)
+    if user_id is not None:
+        return _unrestricted(await players.player_by_id(db, user_id))
+    if name is not None:
+        return _unrestricted(await players.player_by_name(db, name))
+    return None
 
 
 def _replay_path(request: Request, score_id: int) -> Path:
@@ -202,12 +211,15 @@ async def get_beatmaps(request: Request, params: V1Params) -> Any:
 
 
 async def get_user(request: Request, params: V1Params) -> Any:
-    player = await _player(request, params)
+    user_id, name = _player_key(params)
     mode = _bancho_mode(params)
-    if player is None or mode is None:
+    if mode is None:
         return []
     db = _db(request)
-    stats = await players.player_stats(db, player["id"], (mode,))
+    player, stats = await players.player_with_stats(db, user_id=user_id, name=name, modes=(mode,))
+    player = _unrestricted(player)
+    if player is None:
+        return []
     # a sum over all the player's scores, which only a new score of theirs
     # changes: held in the snapshot cache, as bots poll the same players
     hits = await snapshots(db).get(
