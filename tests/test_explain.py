@@ -29,8 +29,9 @@ from server.settings import Settings
 WATCHED = {"scores", "stats", "users"}
 
 # endpoint name -> reason, for full scans no index can avoid (none today;
-# search_players' LIKE '%text%' reads a whole index of users, type "index",
-# which is not a table scan but does grow with the players)
+# search_players builds its name index from every searchable player, by
+# primary key, once per SNAPSHOT_MAX_AGE: not a table scan, but it does
+# grow with the players)
 KNOWN_FULL_SCANS: dict[str, str] = {}
 
 

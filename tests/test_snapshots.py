@@ -291,3 +291,22 @@ def test_the_pp_leaderboard_pages_the_snapshot_and_reads_rows_fresh(backend, see
         assert board(client) == [(4, 50), (5, 400), (8, 100)]
     with TestClient(create_app(backend.settings(seeded, snapshot_max_age=0))) as client:
         assert board(client) == [(5, 400), (8, 100), (4, 50)]
+
+
+def test_name_search_from_the_index_matches_like(backend, seeded, monkeypatch):
+    async def search_both(texts: list[str]) -> tuple[list, list]:
+        async with Database(seeded) as db:
+            await db.execute("UPDATE users SET name = 'x_Ray 100%' WHERE id = 7")
+            indexed = [await players.search_players(db, text) for text in texts]
+            assert isinstance(await Snapshots(db, 10).get("name_index", players._name_index), players.NameIndex)
+            monkeypatch.setattr(players, "NAME_INDEX_MAX_PLAYERS", 0)  # the LIKE query instead
+            await db.execute("UPDATE users SET name = name WHERE id = 7")  # a write: the snapshot rebuilt
+            return indexed, [await players.search_players(db, text) for text in texts]
+
+    texts = ["a", "AL", "ha", "o", "lph", "x", "x_r", "_", "%", "0%", "ray 1", "zz", "é", "Alpha", "ALPHAX"]
+    indexed, by_like = run(search_both(texts))
+    assert indexed == by_like
+    assert [row["id"] for row in indexed[0]] == [3, 4, 5, 7]  # by id; Delta (restricted) never
+    assert indexed[6] == [{"id": 7, "name": "x_Ray 100%"}]
+    assert indexed[7] == indexed[8] == indexed[9] == [{"id": 7, "name": "x_Ray 100%"}]  # wildcards are literal
+    assert indexed[11] == [] and indexed[14] == []
