@@ -31,7 +31,8 @@ async def is_valid_key(db: Database, key: Any) -> bool:
 
     Every v1 request asks, so the active keys' digests are held in a
     snapshot (server/snapshots.py) and a key found there costs no query; a
-    key not found is looked up, so a key made a moment ago works at once. A
+    key not found is looked up, so a key made a moment ago works at once
+    (and the snapshot, behind, is read anew at the next request). A
     key revoked by another process (`python -m server keys revoke`) stops
     working within twice SNAPSHOT_MAX_AGE; revoked through this one, at once."""
     if not isinstance(key, str) or not key or len(key) > MAX_KEY_LENGTH:
@@ -42,7 +43,10 @@ async def is_valid_key(db: Database, key: Any) -> bool:
     row = await db.fetch_one(
         "SELECT id FROM api_keys WHERE key_hash = :key_hash AND revoked_at IS NULL", {"key_hash": hashed}
     )
-    return row is not None
+    if row is None:
+        return False
+    snapshots(db).forget("api_keys")  # a key made since: read the keys anew next time
+    return True
 
 
 async def _active_digests(db: Database) -> frozenset[str]:

@@ -116,6 +116,10 @@ class Snapshots:
             pending.add_done_callback(lambda done: self._settled(key, done))
         return pending
 
+    def forget(self, key: Any) -> None:
+        """Drop one snapshot known to be behind: the next use rebuilds it."""
+        self._built.pop(key, None)
+
     async def close(self) -> None:
         """Cancel the rebuilds still running (the app's shutdown)."""
         pending = list(self._building.values())

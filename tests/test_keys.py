@@ -230,7 +230,11 @@ def test_active_keys_are_held_in_process(db_url):
 
         async with Database(db_url) as other_process:
             other_id, other = await keys.create_key(other_process, "made elsewhere")
+            before = db.query_count
             assert await keys.is_valid_key(db, other)  # not held yet: looked up
+            assert await keys.is_valid_key(db, other)  # the keys read anew
+            assert await keys.is_valid_key(db, other)  # and held
+            assert db.query_count - before == 2
             first_id = (await keys.list_keys(other_process))[0]["id"]
             assert await keys.revoke_key(other_process, first_id)
         assert await keys.is_valid_key(db, key)  # held: up to SNAPSHOT_MAX_AGE late
