@@ -145,9 +145,10 @@ class NameIndex:
 
     __slots__ = ("rows", "starts", "text")
 
-    def __init__(self, rows: list[dict[str, Any]]) -> None:
-        self.rows = rows  # {id, name} each, as the search answers them: never changed
-        lowered = [row["name"].lower() for row in rows]
+    def __init__(self, rows: list[tuple[int, str]]) -> None:
+        # {id, name} each, as the search answers them: never changed
+        self.rows = [{"id": user_id, "name": name} for user_id, name in rows]
+        lowered = [name.lower() for _, name in rows]
         self.starts = array("q", itertools.accumulate((len(name) + 1 for name in lowered), initial=0))
         self.text = "\n".join(lowered) + "\n"
 
@@ -165,8 +166,8 @@ async def _name_index(db: Database) -> NameIndex | None:
     mask = UNRESTRICTED | VERIFIED
     if await db.fetch_val(f"SELECT COUNT(*) FROM users WHERE (priv & {mask}) = {mask}") > NAME_INDEX_MAX_PLAYERS:
         return None
-    rows = await db.fetch_all(f"SELECT id, name FROM users WHERE (priv & {mask}) = {mask} ORDER BY id")
-    if not all(row["name"].isascii() and "\n" not in row["name"] for row in rows):
+    rows = await db.fetch_tuples(f"SELECT id, name FROM users WHERE (priv & {mask}) = {mask} ORDER BY id")
+    if not all(name.isascii() and "\n" not in name for _, name in rows):
         return None
     return NameIndex(rows)
 
