@@ -131,9 +131,10 @@ async def search_players(db: Database, text: str) -> list[dict[str, Any]]:
     )
 
 
-# Past this many searchable players the names stay in the database (the
-# index holds about 100 bytes a player)
-NAME_INDEX_MAX_PLAYERS = 200_000
+# Past this many searchable players the names stay in the database: the
+# index holds about 270 bytes a player (27 MB at this bound), against a
+# worker's 150 MB memory target
+NAME_INDEX_MAX_PLAYERS = 100_000
 
 
 class NameIndex:
