@@ -8,30 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from server import demo
 from server.app import create_app
 from server.db import Database
-from server.migrate import migrate
 from server.settings import Settings, load_settings
+
+from conftest import _migrated_with_demo, run
 
 PLAYER = 3
 KEY = str(uuid.UUID(int=3))
 TOKEN = "replica-ingest-token"
-
-
-def run(coro):
-    return asyncio.run(coro)
-
-
-async def _migrated_with_demo(url: str, data_dir: Path) -> None:
-    async with Database(url) as db:
-        await migrate(db)
-        await demo.load(db, data_dir)
 
 
 @pytest.fixture(scope="module")
