@@ -225,6 +225,7 @@ def user_extended(
     the recorded ranks of the last RANK_HISTORY_DAYS days, peak: the best
     one), null when none are recorded."""
     supporter = _is_supporter(row, now)
+    rank_history = _rank_history(mode, ranks, now)  # shown under both of osu-web's names
     page = row.get("userpage_content") or ""
     rulesets = {name: statistics(stats.get(m), hits.get(m)) for m, name in V2_RULESETS.items()}
     current = rulesets[ruleset(mode)]
@@ -273,8 +274,8 @@ def user_extended(
         "pending_beatmapset_count": 0,
         "previous_usernames": [],
         "rank_highest": _rank_highest(peak),
-        "rank_history": _rank_history(mode, ranks, now),
-        "rankHistory": _rank_history(mode, ranks, now),
+        "rank_history": rank_history,
+        "rankHistory": rank_history,
         "ranked_beatmapset_count": 0,
         "ranked_and_approved_beatmapset_count": 0,
         "replays_watched_counts": [],
