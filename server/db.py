@@ -56,7 +56,7 @@ def is_unavailable(exc: BaseException) -> bool:
 # the current task has written or opened a transaction, after which its
 # reads go to the primary too. A ContextVar set inside a task stays in that
 # task (and the tasks it starts), so one request's writes never pin another
-# request's reads; app.PrimaryReadsScope also starts every request unset.
+# request's reads; app.RoutedReads also starts every request unset.
 _use_primary: contextvars.ContextVar[bool] = contextvars.ContextVar("db_use_primary", default=False)
 
 

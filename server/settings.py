@@ -44,9 +44,9 @@ class Settings:
     # (UVICORN_ACCESS_LOG); and how many seconds a SIGTERM waits for the
     # requests in flight before cutting them off (SHUTDOWN_TIMEOUT)
     db_timeout: int = 5
-    # how many seconds old the ranks and the player count may get when
-    # another process writes (SNAPSHOT_MAX_AGE, 0 = always fresh;
-    # server/snapshots.py)
+    # how many seconds old the in-process snapshots (ranks, counts, cached
+    # rows...) may get before a background rebuild, when another process
+    # writes (SNAPSHOT_MAX_AGE, 0 = always fresh; server/snapshots.py)
     snapshot_max_age: int = 10
     log_level: str = "info"
     uvicorn_access_log: bool = False
