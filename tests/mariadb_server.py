@@ -31,7 +31,6 @@ first.
 from __future__ import annotations
 
 import atexit
-import getpass
 import os
 import shutil
 import signal

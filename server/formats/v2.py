@@ -359,7 +359,6 @@ def beatmapset(rows: list[dict[str, Any]]) -> dict[str, Any]:
     top = max(rows, key=lambda r: (float(r["diff"]), r["id"]))
     rank = max(ranked(r["status"]) for r in rows)
     set_id = top["set_id"]
-    updated = [iso(r["last_update"]) for r in rows]
     return {
         "anime_cover": False,
         "artist": top["artist"],
