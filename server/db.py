@@ -358,24 +358,33 @@ async def _on_connection(connection: Any, statement: str, values: Any, want: int
 _MYSQL_FLOAT, _NOT_FIXED_DEC = 4, 31
 
 
-def _float_columns(description: Any) -> list[tuple[int, int]]:
-    """(position, decimals) of the FLOAT columns of a MySQL result (sqlite3
-    describes no types, so none there)."""
-    return [(i, column[5]) for i, column in enumerate(description) if column[1] == _MYSQL_FLOAT]
+def _float_columns(description: Any) -> list[tuple[int, int, float | None]]:
+    """(position, decimals, 10 ** decimals where that is exact to use) of
+    the FLOAT columns of a MySQL result (sqlite3 describes no types)."""
+    return [(i, column[5], 10.0 ** column[5] if column[5] <= 12 else None)
+            for i, column in enumerate(description) if column[1] == _MYSQL_FLOAT]
 
 
-def _as_text_protocol(row: Any, floats: list[tuple[int, int]]) -> list[Any]:
+def _as_text_protocol(row: Any, floats: list[tuple[int, int, float | None]]) -> list[Any]:
     """A row of the binary protocol with its FLOATs as the text protocol
     gives them. The binary protocol sends a FLOAT's 4 bytes, which widen to
     a double such as 98.12300109863281; MariaDB prints it as text to the
     column's decimals (FLOAT(6,3): 98.123), or with none declared to 6
     significant digits (FLT_DIG). JSON answers must not change with the
-    protocol."""
+    protocol. A 4-byte float times 10 ** decimals (up to 12) is exact in a
+    double, so rounding that to an integer and dividing back gives the same
+    double as reading the printed decimal, at a fifth of round(x, n)'s cost."""
     values = list(row)
-    for i, decimals in floats:
+    for i, decimals, scale in floats:
         value = values[i]
-        if value is not None:
-            values[i] = round(value, decimals) if decimals < _NOT_FIXED_DEC else float(f"{value:.6g}")
+        if value is None:
+            continue
+        if scale is not None:
+            values[i] = round(value * scale) / scale
+        elif decimals < _NOT_FIXED_DEC:
+            values[i] = round(value, decimals)
+        else:
+            values[i] = float(f"{value:.6g}")
     return values
 
 

@@ -31,6 +31,13 @@ def demo_url(mariadb, tmp_path_factory) -> str:
     mariadb.create_database("prepared")
     url = mariadb.url("prepared")
     run(_migrated_with_demo(url, tmp_path_factory.mktemp("prepared-data")))
+    # FLOATs of every kind of declared decimals: few, many and none
+    mariadb.execute(
+        "CREATE TABLE float_shapes (id INT PRIMARY KEY, a FLOAT(4,2), b FLOAT(12,2), c FLOAT(20,14), d FLOAT);"
+        " INSERT INTO float_shapes VALUES (1, 0.125, 1234567.85, 0.1, 16777217),"
+        " (2, -9.99, 0.005, 3.14159265358979, 1e-7), (3, NULL, NULL, NULL, NULL), (4, 0.1, 99.995, 1.5, 98.605)",
+        "prepared",
+    )
     return url
 
 

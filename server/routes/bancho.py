@@ -15,7 +15,7 @@ from starlette.routing import BaseRoute, Route
 from ..constants import MAX_INT32, PLAYABLE_MODES, USERNAME_PATTERN, parse_mod_acronyms
 from ..db import Database
 from ..formats import bancho as fmt
-from ..params import Params
+from ..params import Params, query_values
 from ..queries import clans, live, maps, players, pools, scores
 from .. import replays
 from ..responses import JSONResponse, bad_request, not_found, success
@@ -109,7 +109,7 @@ def _online_since(request: Request) -> int:
 
 
 async def search_players(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     text = params.string("q", min_length=2, max_length=32, required=True)
     rows = await players.search_players(_db(request), text)
     return success(results=len(rows), result=rows)
@@ -130,7 +130,7 @@ async def get_player_count(request: Request) -> Response:
 
 
 async def get_player_info(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     scope = params.choice("scope", ("info", "stats", "all"), required=True)
     if scope == "info":
         player = await _player(request, params, "Must provide either id OR name!")
@@ -147,7 +147,7 @@ async def get_player_info(request: Request) -> Response:
 
 
 async def get_player_status(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     player = await _player(request, params, "Must provide either id OR name!")
     db = _db(request)
     # who holds a session, from a snapshot under the same rules as the
@@ -161,7 +161,7 @@ async def get_player_status(request: Request) -> Response:
 
 
 async def get_player_scores(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     scope = params.choice("scope", ("recent", "best"), required=True)
     mode = _mode(params)
     mods = _mods_filter(params)
@@ -188,7 +188,7 @@ async def get_player_scores(request: Request) -> Response:
 
 
 async def get_player_most_played(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     mode = _mode(params)
     limit = _limit(params, 25)
     player = await _player(request, params, "Must provide either id or name.", id_wins=True)
@@ -197,7 +197,7 @@ async def get_player_most_played(request: Request) -> Response:
 
 
 async def get_leaderboard(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     sort = params.choice("sort", tuple(players.LEADERBOARD_SORTS), "pp")
     mode = _mode(params)
     limit = _limit(params, 50)
@@ -218,12 +218,12 @@ async def get_leaderboard(request: Request) -> Response:
 
 
 async def get_map_info(request: Request) -> Response:
-    beatmap = await _beatmap(request, Params(request.query_params), min_id=3)
+    beatmap = await _beatmap(request, Params(query_values(request)), min_id=3)
     return success(map=fmt.beatmap(beatmap))
 
 
 async def get_map_scores(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     scope = params.choice("scope", ("recent", "best"), required=True)
     mode = _mode(params)
     mods = _mods_filter(params)
@@ -236,7 +236,7 @@ async def get_map_scores(request: Request) -> Response:
 
 
 async def get_score_info(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     score_id = params.integer("id", minimum=0, maximum=2**63 - 1, required=True)
     row = await scores.score_by_id(_db(request), score_id)
     if row is None:
@@ -247,7 +247,7 @@ async def get_score_info(request: Request) -> Response:
 async def get_replay(request: Request) -> Response:
     """The stored replay of a score: with headers (the default) the full
     .osr as bancho.py assembles it, without them the stored frame stream."""
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     score_id = params.integer("id", minimum=0, maximum=2**63 - 1, required=True)
     include_headers = params.boolean("include_headers", True)
     path = request.app.state.settings.replays_dir / f"{score_id}.osr"
@@ -273,7 +273,7 @@ async def get_replay(request: Request) -> Response:
 
 
 async def get_clan(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     clan_id = params.integer("id", minimum=1, required=True)
     db = _db(request)
     clan = await clans.clan_by_id(db, clan_id)
@@ -284,7 +284,7 @@ async def get_clan(request: Request) -> Response:
 
 
 async def get_mappool(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     pool_id = params.integer("id", minimum=1, required=True)
     db = _db(request)
     pool = await pools.pool_by_id(db, pool_id, online_since=_online_since(request))
@@ -299,7 +299,7 @@ async def get_mappool(request: Request) -> Response:
 
 
 async def get_match(request: Request) -> Response:
-    params = Params(request.query_params)
+    params = Params(query_values(request))
     match_id = params.integer("id", minimum=1, maximum=64, required=True)
     db = _db(request)
     since = int(time.time()) - request.app.state.settings.match_ttl

@@ -19,9 +19,8 @@ from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
 from urllib.parse import parse_qsl
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Mapping
 
-from starlette.datastructures import ImmutableMultiDict
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -39,7 +38,7 @@ from ..db import Database
 from ..formats import v1 as fmt
 from ..keys import is_valid_key
 from ..snapshots import snapshots
-from ..params import read_body
+from ..params import query_values, read_body
 from ..queries import live, maps, players, scores
 from ..responses import JSONResponse
 
@@ -54,7 +53,7 @@ _SINCE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2}))?$")
 class V1Params:
     """The request's parameters, from the query string or a POSTed form."""
 
-    def __init__(self, values: ImmutableMultiDict) -> None:
+    def __init__(self, values: Mapping[str, str]) -> None:
         self._values = values
 
     def text(self, name: str) -> str | None:
@@ -105,12 +104,14 @@ MAX_FORM_BYTES = 16 * 1024
 async def _params(request: Request) -> V1Params:
     """Query parameters, plus the fields of a url-encoded POST form (some
     clients POST; the official API answers those too)."""
-    items = request.query_params.multi_items()
-    content_type = request.headers.get("content-type", "")
-    if request.method == "POST" and content_type.startswith("application/x-www-form-urlencoded"):
+    values = query_values(request)
+    if request.method == "POST" and request.headers.get("content-type", "").startswith(
+        "application/x-www-form-urlencoded"
+    ):
         body = await read_body(request, MAX_FORM_BYTES, f"Request body too large: at most {MAX_FORM_BYTES} bytes.")
-        items += parse_qsl(body.decode("latin-1"), keep_blank_values=True)
-    return V1Params(ImmutableMultiDict(items))
+        # a name in both: the form's value, as one multi-dict's last would be
+        values.update(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
+    return V1Params(values)
 
 
 def _db(request: Request) -> Database:
