@@ -310,3 +310,35 @@ def test_name_search_from_the_index_matches_like(backend, seeded, monkeypatch):
     assert indexed[6] == [{"id": 7, "name": "x_Ray 100%"}]
     assert indexed[7] == indexed[8] == indexed[9] == [{"id": 7, "name": "x_Ray 100%"}]  # wildcards are literal
     assert indexed[11] == [] and indexed[14] == []
+
+
+def test_listing_clans_come_from_the_snapshot_and_new_clans_show_at_once(backend, seeded):
+    """Leaderboard rows name their players' clans as a LEFT JOIN would: the
+    clan's id, name and tag, or three nulls for no clan or a clan id no
+    clan has. A clan made by another process since the snapshot shows at
+    once (read on the miss), as do a known clan's members."""
+    async def write(url: str, *statements: str) -> None:
+        async with Database(url) as db:
+            for statement in statements:
+                await db.execute(statement)
+
+    def clans_of(client: TestClient) -> dict[int, tuple[Any, Any, Any]]:
+        answer = client.get("/v1/get_leaderboard?sort=pp")
+        assert answer.status_code == 200, answer.text
+        return {row["player_id"]: (row["clan_id"], row["clan_name"], row["clan_tag"])
+                for row in answer.json()["leaderboard"]}
+
+    none = (None, None, None)
+    run(write(seeded,
+              "INSERT INTO clans (id, name, tag, owner, created_at) VALUES (1, 'First', 'ONE', 3, '2024-01-01 00:00:00')",
+              "UPDATE users SET clan_id = 1 WHERE id = 3",
+              "UPDATE users SET clan_id = 99 WHERE id = 5"))  # a clan that does not exist
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=3600))) as client:
+        assert clans_of(client) == {3: (1, "First", "ONE"), 4: none, 5: none, 8: none}
+        run(write(seeded,
+                  "INSERT INTO clans (id, name, tag, owner, created_at) VALUES (2, 'Second', 'TWO', 4, '2024-01-01 00:00:00')",
+                  "UPDATE users SET clan_id = 2 WHERE id = 4",
+                  "UPDATE users SET clan_id = 1 WHERE id = 8"))
+        assert clans_of(client) == {3: (1, "First", "ONE"), 4: (2, "Second", "TWO"), 5: none, 8: (1, "First", "ONE")}
+        # like bancho.py, the clan's answer has no "status" envelope
+        assert client.get("/v1/get_clan?id=2").json()["tag"] == "TWO"

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from ..constants import Privileges, fits_utf8mb3, safe_name
 from ..db import Database
 from ..snapshots import add_ranks, ranked_page, snapshots
-from . import force_index, in_list
+from . import clans, force_index, in_list
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
 VERIFIED = int(Privileges.VERIFIED)
@@ -181,12 +181,14 @@ async def leaderboard(
     if column == "pp":
         # the page's ids from the rank snapshot (pp order as of it), then
         # their rows by primary key: MariaDB would otherwise walk the index
-        # past every player before the offset, or sort a whole country
+        # past every player before the offset, or sort a whole country.
+        # Forced: left to choose, it weighed every index of stats against
+        # the ids, for twice the work of the lookups themselves
         ids = await ranked_page(db, mode=mode, country=country, offset=offset, limit=limit)
         if not ids:
             return []
         where = f"s.pp > 0 AND s.id {in_list('id', ids, values)}"
-        index, order = "", ""
+        index, order = force_index(db, "PRIMARY"), ""
     else:
         # the whole mode: down the sort column's index (0006), which MariaDB
         # would otherwise leave for a scan of users; one country: its players
@@ -200,8 +202,8 @@ async def leaderboard(
     rows = await db.fetch_all(
         "SELECT u.id AS player_id, u.name, u.country, s.tscore, s.rscore, s.pp, s.plays,"
         " s.playtime, s.acc, s.max_combo, s.xh_count, s.x_count, s.sh_count, s.s_count,"
-        " s.a_count, c.id AS clan_id, c.name AS clan_name, c.tag AS clan_tag"
-        f" FROM stats s{index} JOIN users u ON u.id = s.id LEFT JOIN clans c ON c.id = u.clan_id"
+        " s.a_count, u.clan_id"
+        f" FROM stats s{index} JOIN users u ON u.id = s.id"
         f" WHERE s.mode = :mode AND (u.priv & {UNRESTRICTED}) = {UNRESTRICTED} AND {where}{order}",
         values,
     )
@@ -210,7 +212,7 @@ async def leaderboard(
         # since is left out by the WHERE)
         position = {user_id: i for i, user_id in enumerate(ids)}
         rows.sort(key=lambda row: position[row["player_id"]])
-    return rows
+    return await clans.with_clans(db, rows)
 
 
 async def player_by_api_key(db: Database, api_key: str) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..constants import HIT_COUNT_STATUSES, GameMode, MapStatus, ScoreStatus
 from ..db import Database
-from . import force_index, in_list
+from . import clans, force_index, in_list
 from .maps import map_select
 from .players import UNRESTRICTED
 
@@ -119,14 +119,14 @@ async def map_scores(
         order, index = f"s.{by} DESC, s.play_time ASC, s.id ASC", f"api_scores_map_{by}_index"
     else:
         order, index = "s.play_time DESC, s.id DESC", "api_scores_map_recent_index"
-    return await db.fetch_all(
+    rows = await db.fetch_all(
         f"SELECT {_columns('s', _MAP_SCORE_COLUMNS)}, u.name AS player_name,"
-        " u.country AS player_country, c.id AS clan_id, c.name AS clan_name, c.tag AS clan_tag"
+        " u.country AS player_country, u.clan_id"
         f" FROM scores s{force_index(db, index)} JOIN users u ON u.id = s.userid"
-        " LEFT JOIN clans c ON c.id = u.clan_id"
         f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit",
         values,
     )
+    return await clans.with_clans(db, rows)
 
 
 async def score_by_id(db: Database, score_id: int) -> dict[str, Any] | None:
