@@ -23,3 +23,11 @@ def force_index(db: Any, index: str) -> str:
     indexes unaided, and its INDEXED BY fails the query outright when an
     index cannot be used, so there it is nothing."""
     return f" FORCE INDEX ({index})" if db.dialect == "mysql" else ""
+
+
+def in_order_join(db: Any) -> str:
+    """An inner join the planner takes in the written order, the left side
+    first: STRAIGHT_JOIN on MySQL/MariaDB, CROSS JOIN on SQLite (which
+    reads it so). For a small derived table joined to a large one that the
+    planner would otherwise scan, probing the small one for each row."""
+    return "STRAIGHT_JOIN" if db.dialect == "mysql" else "CROSS JOIN"

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..constants import HIT_COUNT_STATUSES, GameMode, MapStatus, ScoreStatus
 from ..db import Database
-from . import clans, force_index, in_list
+from . import clans, force_index, in_list, in_order_join
 from .maps import map_select
 from .players import UNRESTRICTED
 
@@ -137,13 +137,19 @@ async def score_by_id(db: Database, score_id: int) -> dict[str, Any] | None:
 
 async def most_played(db: Database, *, user_id: int, mode: int, limit: int) -> list[dict[str, Any]]:
     """The maps the player has most scores on in the mode, most first. The
-    plays are counted from the index alone, then joined to their maps."""
+    plays are counted from the index alone; only the maps placed within the
+    limit by their count (ties at the edge included, for the order by map
+    id) are then joined to their maps. Joined before that cut, a heavy
+    player's thousands of maps were each looked up, or MariaDB scanned
+    every map and probed the counts for each."""
     return await db.fetch_all(
         "SELECT m.md5, m.id, m.set_id, m.status, m.artist, m.title, m.version, m.creator, p.plays"
-        " FROM (SELECT s.map_md5, COUNT(*) AS plays"
+        " FROM (SELECT map_md5, plays FROM (SELECT s.map_md5, COUNT(*) AS plays,"
+        " RANK() OVER (ORDER BY COUNT(*) DESC) AS place"
         f" FROM scores s{force_index(db, 'api_scores_user_map_index')}"
-        " WHERE s.userid = :user_id AND s.mode = :mode GROUP BY s.map_md5) p"
-        " JOIN maps m ON m.md5 = p.map_md5 ORDER BY p.plays DESC, m.id ASC LIMIT :limit",
+        " WHERE s.userid = :user_id AND s.mode = :mode GROUP BY s.map_md5) counted"
+        " WHERE place <= :limit) p"
+        f" {in_order_join(db)} maps m ON m.md5 = p.map_md5 ORDER BY p.plays DESC, m.id ASC LIMIT :limit",
         {"user_id": user_id, "mode": mode, "limit": limit},
     )
 
