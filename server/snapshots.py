@@ -40,6 +40,8 @@ DEFAULT_MAX_AGE = 10
 # beatmaps are the many entries (ranks and the count are a handful): a map
 # row is about 2 kB, so this bounds the cache to some 10 MB
 MAX_ENTRIES = 4096
+# facts in one memo (see Snapshots.memo): a score id and a bool are ~100 B
+MEMO_ENTRIES = 100_000
 
 
 class Board:
@@ -91,6 +93,19 @@ class Snapshots:
         self.max_age = max_age
         self._built: dict[Any, tuple[Any, float, int]] = {}  # key -> (value, built at, db.writes then)
         self._building: dict[Any, asyncio.Future[Any]] = {}
+        self._memos: dict[str, tuple[dict[Any, Any], float, int]] = {}  # name -> (facts, started, db.writes then)
+
+    def memo(self, name: str) -> dict[Any, Any]:
+        """A dict of small facts a request found out one at a time (the
+        caller fills it), kept as long as a snapshot would be fresh: an
+        empty one once max_age has passed since it was started, after a
+        write through this process, or past MEMO_ENTRIES facts."""
+        now = time.monotonic()
+        held = self._memos.get(name)
+        if (held is None or held[2] != self.db.writes or now - held[1] >= self.max_age
+                or len(held[0]) >= MEMO_ENTRIES):
+            held = self._memos[name] = ({}, now, self.db.writes)
+        return held[0]
 
     async def get(self, key: Any, build: Callable[[Database], Awaitable[Any]]) -> Any:
         cached = self._built.get(key)

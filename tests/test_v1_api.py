@@ -406,6 +406,32 @@ def test_replay_available_and_get_replay(recent):
     assert v1(client, key, "/api/get_replay?m=0&b=50&u=3&mods=0") == expected
 
 
+def test_replay_presence_is_remembered_as_long_as_a_snapshot(recent, backend, tmp_path):
+    """Whether a listed score's replay is stored is found out once and then
+    remembered up to SNAPSHOT_MAX_AGE, or until this process writes."""
+    _, key = recent
+    url = recent[0].app.state.settings.database_url
+
+    def available(client: TestClient) -> str:
+        [row] = v1(client, key, "/api/get_scores?b=50")
+        return row["replay_available"]
+
+    settings = backend.settings(url, data_dir=tmp_path / "remembering", snapshot_max_age=3600)
+    settings.replays_dir.mkdir(parents=True)
+    with TestClient(create_app(settings)) as client:
+        assert available(client) == "0"
+        (settings.replays_dir / "3.osr").write_bytes(b"frames")
+        assert available(client) == "0"  # remembered
+        client.portal.call(client.app.state.db.execute, "UPDATE maps SET plays = plays WHERE id = 50")
+        assert available(client) == "1"  # a write through this process: found out anew
+    settings = backend.settings(url, data_dir=tmp_path / "fresh", snapshot_max_age=0)
+    settings.replays_dir.mkdir(parents=True)
+    with TestClient(create_app(settings)) as client:
+        assert available(client) == "0"
+        (settings.replays_dir / "3.osr").write_bytes(b"frames")
+        assert available(client) == "1"  # nothing is kept at age 0
+
+
 @pytest.mark.parametrize(
     "query",
     ["m=0&s=1", "m=0&s=99", "s=3", "m=1&s=3", "m=0&s=4", "m=0&b=50&u=3&mods=8", "m=0&b=50&u=4", "m=0"],

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterable
 
 
 def in_list(name: str, items: Iterable[Any], values: dict[str, Any]) -> str:
     """`IN (:name0, :name1, ...)` with the items bound as parameters in
     `values` (the caller makes sure there is at least one)."""
-    names = []
-    for i, item in enumerate(items):
-        values[f"{name}{i}"] = item
-        names.append(f":{name}{i}")
-    return f"IN ({', '.join(names)})"
+    items = list(items)
+    names, text = _in_list_names(name, len(items))
+    values.update(zip(names, items))
+    return text
+
+
+@functools.lru_cache(maxsize=1024)  # a listing's page: the same length each time
+def _in_list_names(name: str, count: int) -> tuple[tuple[str, ...], str]:
+    names = tuple(f"{name}{i}" for i in range(count))
+    return names, f"IN ({', '.join(':' + n for n in names)})"
 
 
 def force_index(db: Any, index: str) -> str:

@@ -166,10 +166,22 @@ def _replay_path(request: Request, score_id: int) -> Path:
 
 
 def _stored_replays(request: Request, rows: list[dict[str, Any]]) -> set[int]:
-    """The ids of the rows' scores whose replay is stored (a stat each, by
-    plain text paths: building a Path per row cost more than the stat)."""
+    """The ids of the rows' scores whose replay is stored. A stat a score
+    is a tenth of a listing's time, so what was found is remembered for as
+    long as a snapshot (a replay stored after its score was first listed
+    shows within SNAPSHOT_MAX_AGE)."""
+    known = snapshots(_db(request)).memo("replay_stored")
     folder = str(request.app.state.settings.replays_dir)
-    return {row["id"] for row in rows if os.path.isfile(f"{folder}/{row['id']}.osr")}
+    stored = set()
+    for row in rows:
+        score_id = row["id"]
+        present = known.get(score_id)
+        if present is None:
+            # plain text paths: building a Path per row cost more than the stat
+            present = known[score_id] = os.path.isfile(f"{folder}/{score_id}.osr")
+        if present:
+            stored.add(score_id)
+    return stored
 
 
 def _utc_now() -> datetime:
