@@ -40,6 +40,8 @@ DEFAULT_MAX_AGE = 10
 # beatmaps are the many entries (ranks and the count are a handful): a map
 # row is about 2 kB, so this bounds the cache to some 10 MB
 MAX_ENTRIES = 4096
+# what Snapshots.peek answers for a key it holds no fresh snapshot of
+MISSING = object()
 # facts in one memo (see Snapshots.memo): a score id and a bool are ~100 B
 MEMO_ENTRIES = 100_000
 
@@ -131,6 +133,23 @@ class Snapshots:
             pending.add_done_callback(lambda done: self._settled(key, done))
         return pending
 
+    def peek(self, key: Any) -> Any:
+        """The snapshot under key while fresh (younger than max_age, no
+        write through this process since), else MISSING: for a listing
+        that looks up many keys at once and reads the rest in one query."""
+        cached = self._built.get(key)
+        if cached is not None and cached[2] == self.db.writes and time.monotonic() - cached[1] < self.max_age:
+            return cached[0]
+        return MISSING
+
+    def put(self, key: Any, value: Any, started: float, writes: int) -> None:
+        """Keep a value read from the database at `started` (monotonic), when
+        db.writes was `writes`, as the snapshot under key."""
+        self._built.pop(key, None)  # re-inserted last: the newest
+        self._built[key] = (value, started, writes)
+        if len(self._built) > MAX_ENTRIES:
+            del self._built[next(iter(self._built))]
+
     def forget(self, key: Any) -> None:
         """Drop one snapshot known to be behind: the next use rebuilds it."""
         self._built.pop(key, None)
@@ -150,10 +169,7 @@ class Snapshots:
     async def _build(self, key: Any, build: Callable[[Database], Awaitable[Any]]) -> Any:
         writes, started = self.db.writes, time.monotonic()
         value = await build(self.db)
-        self._built.pop(key, None)  # re-inserted last: the newest
-        self._built[key] = (value, started, writes)
-        if len(self._built) > MAX_ENTRIES:
-            del self._built[next(iter(self._built))]
+        self.put(key, value, started, writes)
         return value
 
 

@@ -82,7 +82,7 @@ class JobBusy(Exception):
 
 @dataclass
 class NewPlay:
-    row: dict[str, Any]  # a player_scores row (score columns and map_ columns)
+    row: dict[str, Any]  # a player_scores row (score columns, its map under "map")
     ranking: int  # its 0-based position in the player's current top plays
     replay_available: bool
 
@@ -176,7 +176,7 @@ async def take_snapshot(db: Database, settings: Settings, player: dict[str, Any]
             await q.insert_hiscores(db, [
                 {
                     "user_id": user_id, "mode": mode, "score_id": play.row["id"],
-                    "beatmap_id": play.row["map_id"], "score": play.row["score"],
+                    "beatmap_id": play.row["map"]["id"], "score": play.row["score"],
                     "pp": round(float(play.row["pp"]), 3), "mods": play.row["mods"],
                     "grade": play.row["grade"], "score_time": utc_ms(play.row["play_time"]),
                     "update_time": now,

@@ -249,6 +249,10 @@ def test_player_best_scores(client, demo_data):
     assert first["beatmap"]["md5"] == expected[0]["map_md5"]
     assert first["play_time"] == iso(expected[0]["play_time"])
     assert first["pp"] == pytest.approx(expected[0]["pp"], abs=1e-3)
+    # every score's map, whether the snapshots held it already or not, is
+    # the map get_map_info shows
+    for score in body["scores"]:
+        assert score["beatmap"] == get(client, f"/v1/get_map_info?md5={score['beatmap']['md5']}")["map"]
 
 
 def test_player_best_scores_with_loved(client, demo_data):

@@ -55,7 +55,7 @@ _PLAYER_SCORE_KEYS = (
 def player_score(row: dict[str, Any]) -> dict[str, Any]:
     out = {key: row[key] for key in _PLAYER_SCORE_KEYS}
     out["play_time"] = iso_datetime(out["play_time"])
-    out["beatmap"] = beatmap(row, "map_")
+    out["beatmap"] = beatmap(row["map"])
     return out
 
 

@@ -175,9 +175,9 @@ def map_score(row: dict[str, Any], map_status: int, replay_available: bool) -> d
 
 
 def best_score(row: dict[str, Any], user_id: int, replay_available: bool) -> dict[str, Any]:
-    """A get_user_best row (a player's score joined with its map_ columns)."""
+    """A get_user_best row (a player's score with its map under "map")."""
     return {
-        "beatmap_id": str(row["map_id"]),
+        "beatmap_id": str(row["map"]["id"]),
         "score_id": str(row["id"]),
         "score": str(row["score"]),
         **_hits(row),
@@ -192,7 +192,7 @@ def best_score(row: dict[str, Any], user_id: int, replay_available: bool) -> dic
 def recent_score(row: dict[str, Any], user_id: int, failed: bool) -> dict[str, Any]:
     """A get_user_recent row: no pp, and no score id for a failed play."""
     return {
-        "beatmap_id": str(row["map_id"]),
+        "beatmap_id": str(row["map"]["id"]),
         "score": str(row["score"]),
         **_hits(row),
         "user_id": integer(user_id),

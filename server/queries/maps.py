@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import functools
+import time
 from functools import partial
-from typing import Any
+from typing import Any, Iterable
 
 from ..constants import fits_utf8mb3
 from ..db import Database
-from ..snapshots import snapshots
+from ..snapshots import MISSING, snapshots
 from . import in_list
 
 # The columns of a map as the API shows it, in its order.
@@ -36,6 +37,29 @@ async def map_by_id(db: Database, map_id: int) -> dict[str, Any] | None:
 async def map_by_md5(db: Database, md5: str) -> dict[str, Any] | None:
     row = await snapshots(db).get(("map_md5", md5), partial(_fetch_map, column="md5", value=md5))
     return None if row is None else dict(row)
+
+
+async def maps_by_md5(db: Database, md5s: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Several maps by md5 (keyed in lower case), from the snapshots where
+    fresh and the rest in one query, kept for the next listing. The rows
+    are the snapshots' own: read them, never change them."""
+    store = snapshots(db)
+    found: dict[str, dict[str, Any]] = {}
+    missing = []
+    for md5 in {md5.lower() for md5 in md5s}:
+        row = store.peek(("map_md5", md5))
+        if row is MISSING:
+            missing.append(md5)
+        elif row is not None:
+            found[md5] = row
+    if missing:
+        writes, started = db.writes, time.monotonic()
+        values: dict[str, Any] = {}
+        for row in await db.fetch_all(f"SELECT {map_select()} FROM maps m WHERE m.md5 {in_list('md5', missing, values)}", values):
+            md5 = row["md5"].lower()
+            store.put(("map_md5", md5), row, started, writes)
+            found[md5] = row
+    return found
 
 
 async def _fetch_map(db: Database, *, column: str, value: Any) -> dict[str, Any] | None:

@@ -12,7 +12,7 @@ from ..db import Database
 from . import in_list
 from .maps import map_select
 from .players import INFO_COLUMNS, UNRESTRICTED
-from .scores import SCORE_COLUMNS
+from .scores import SCORE_COLUMNS, with_maps
 
 _INFO_SELECT = ", ".join(f"u.{c}" for c in INFO_COLUMNS)
 
@@ -93,16 +93,17 @@ async def monthly_playcounts(db: Database, user_id: int) -> list[dict[str, Any]]
 
 async def first_places(db: Database, *, user_id: int, mode: int, limit: int) -> list[dict[str, Any]]:
     """The player's #1 scores on ranked, approved and loved maps, newest
-    first, with their maps' columns prefixed map_."""
+    first, each with its map under "map" (scores.with_maps)."""
     values: dict[str, Any] = {"id": user_id, "mode": mode, "limit": limit}
     columns = ", ".join(f"s.{c}" for c in SCORE_COLUMNS)
-    return await db.fetch_all(
-        f"SELECT {columns}, {map_select('m', 'map_')} FROM scores s JOIN maps m ON m.md5 = s.map_md5"
+    rows = await db.fetch_all(
+        f"SELECT {columns} FROM scores s JOIN maps m ON m.md5 = s.map_md5"
         f" WHERE s.userid = :id AND s.mode = :mode AND s.status = {int(ScoreStatus.BEST)}"
         f" AND m.status {in_list('status', tuple(int(x) for x in HIT_COUNT_STATUSES), values)} AND {_first_condition('s')}"
         " ORDER BY s.play_time DESC, s.id DESC LIMIT :limit",
         values,
     )
+    return await with_maps(db, rows)
 
 
 async def leaderboard_position(db: Database, score: dict[str, Any]) -> int | None:

@@ -39,7 +39,6 @@ from ..constants import (
 )
 from ..db import Database
 from ..formats import v2 as fmt
-from ..formats.common import unprefixed
 from ..params import read_body
 from ..queries import clans, maps, players, scores
 from ..queries import track as track_queries
@@ -426,7 +425,7 @@ async def user_scores(request: Request) -> Any:
     user = (await _users_by_id(request, [row["id"]])).get(row["id"])
     answer = []
     for index, score_row in enumerate(rows[offset:wanted], start=offset):
-        body = _score(request, {**score_row, "userid": row["id"]}, unprefixed(score_row, "map_"), user=user)
+        body = _score(request, {**score_row, "userid": row["id"]}, dict(score_row["map"]), user=user)
         if kind == "best":
             pp = float(score_row["pp"] or 0)
             body["weight"] = {"percentage": 100 * 0.95**index, "pp": pp * 0.95**index}
