@@ -9,14 +9,14 @@ from typing import Any, Iterable
 from ..constants import ClanPrivileges, mods_acronyms
 from ..queries.maps import MAP_COLUMNS
 from ..queries.players import INFO_COLUMNS, STATS_COLUMNS
-from .common import iso_datetime, unprefixed
+from .common import iso_datetime, json_datetime, unprefixed
 
 
 def beatmap(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """A map from its columns in a row, named with the prefix there (a
     listing's map columns share the row with a score's)."""
     out = {column: row[name] for column, name in _map_names(prefix)}
-    out["last_update"] = iso_datetime(out["last_update"])
+    out["last_update"] = json_datetime(out["last_update"])
     return out
 
 
@@ -52,10 +52,11 @@ _PLAYER_SCORE_KEYS = (
 )
 
 
-def player_score(row: dict[str, Any]) -> dict[str, Any]:
+def player_score(row: dict[str, Any], shown_map: dict[str, Any]) -> dict[str, Any]:
+    """A score of a player's listing, with its map as beatmap() shows it."""
     out = {key: row[key] for key in _PLAYER_SCORE_KEYS}
-    out["play_time"] = iso_datetime(out["play_time"])
-    out["beatmap"] = beatmap(row["map"])
+    out["play_time"] = json_datetime(out["play_time"])
+    out["beatmap"] = shown_map
     return out
 
 
@@ -68,13 +69,13 @@ _MAP_SCORE_KEYS = (
 
 def map_score(row: dict[str, Any]) -> dict[str, Any]:
     out = {key: row[key] for key in _MAP_SCORE_KEYS}
-    out["play_time"] = iso_datetime(out["play_time"])
+    out["play_time"] = json_datetime(out["play_time"])
     return out
 
 
 def score(row: dict[str, Any]) -> dict[str, Any]:
     out = dict(row)
-    out["play_time"] = iso_datetime(out["play_time"])
+    out["play_time"] = json_datetime(out["play_time"])
     return out
 
 

@@ -16,6 +16,15 @@ def iso_datetime(value: Any) -> str | None:
     return str(value).replace(" ", "T")[:19]
 
 
+def json_datetime(value: Any) -> Any:
+    """What iso_datetime gives, as a value for the JSON encoder: a
+    whole-second datetime as it is, which orjson writes as that same text
+    (in C, at a fraction of isoformat's cost, in a listing's every row)."""
+    if type(value) is datetime and not value.microsecond:
+        return value
+    return iso_datetime(value)
+
+
 def unprefixed(row: dict[str, Any], prefix: str) -> dict[str, Any]:
     """The columns of a row that start with prefix, with the prefix removed."""
     size = len(prefix)

@@ -181,10 +181,21 @@ async def get_player_scores(request: Request) -> Response:
         include_failed=include_failed,
     )
     clan = await clans.clan_by_id(db, player["clan_id"]) if player["clan_id"] else None
+    shown = snapshots(db).memo("bancho.beatmap")
     return success(
-        scores=[fmt.player_score(row) for row in rows],
+        scores=[fmt.player_score(row, _shown_map(shown, row["map"])) for row in rows],
         player={"id": player["id"], "name": player["name"], "clan": fmt.clan_brief(clan)},
     )
+
+
+def _shown_map(shown: dict[int, tuple[dict[str, Any], dict[str, Any]]], row: dict[str, Any]) -> dict[str, Any]:
+    """fmt.beatmap of a map row the snapshots hold, made once per row while
+    the memo lasts (the row is kept beside it, so its id stays its own):
+    a listing shows the same few popular maps over and over."""
+    held = shown.get(id(row))
+    if held is None or held[0] is not row:
+        held = shown[id(row)] = (row, fmt.beatmap(row))
+    return held[1]
 
 
 async def get_player_most_played(request: Request) -> Response:
