@@ -342,3 +342,16 @@ def test_listing_clans_come_from_the_snapshot_and_new_clans_show_at_once(backend
         assert clans_of(client) == {3: (1, "First", "ONE"), 4: (2, "Second", "TWO"), 5: none, 8: (1, "First", "ONE")}
         # like bancho.py, the clan's answer has no "status" envelope
         assert client.get("/v1/get_clan?id=2").json()["tag"] == "TWO"
+
+
+def test_name_index_remembers_its_answers_within_a_bound(monkeypatch):
+    index = players.NameIndex([(3, "Alpha"), (4, "alphonse"), (5, "Bravo"), (6, "Al"), (7, "Zed")])
+    first = index.search("AL")
+    assert [row["id"] for row in first] == [3, 4, 6]
+    assert index.search("al") is first  # remembered: the index does not change
+    monkeypatch.setattr(players, "NAME_INDEX_REMEMBERED", 2)
+    # a name with the text twice is found once; past the bound all is forgotten
+    assert [row["id"] for row in index.search("a")] == [3, 4, 5, 6]
+    again = index.search("al")
+    assert again is not first and again == first
+    assert index.search("zz") == []

@@ -135,6 +135,9 @@ async def search_players(db: Database, text: str) -> list[dict[str, Any]]:
 # index holds about 270 bytes a player (27 MB at this bound), against a
 # worker's 150 MB memory target
 NAME_INDEX_MAX_PLAYERS = 100_000
+# searches an index remembers the answer to, by their total of names (a
+# reference each: 8 bytes, 4 MB at this bound)
+NAME_INDEX_REMEMBERED = 500_000
 
 
 class NameIndex:
@@ -144,7 +147,7 @@ class NameIndex:
     for a search box. Only built over ASCII names (and only asked ASCII
     text), where lower-casing is exactly how both databases' LIKE compare."""
 
-    __slots__ = ("rows", "starts", "text")
+    __slots__ = ("rows", "starts", "text", "_answers", "_remembered")
 
     def __init__(self, rows: list[tuple[int, str]]) -> None:
         # {id, name} each, as the search answers them: never changed
@@ -152,14 +155,31 @@ class NameIndex:
         lowered = [name.lower() for _, name in rows]
         self.starts = array("q", itertools.accumulate((len(name) + 1 for name in lowered), initial=0))
         self.text = "\n".join(lowered) + "\n"
+        # the answers found so far: a pure function of this index, so they
+        # are as fresh as it is. A short text matches thousands of names,
+        # and a search box asks for the same few texts over and over.
+        self._answers: dict[str, list[dict[str, Any]]] = {}
+        self._remembered = 0
 
     def search(self, text: str) -> list[dict[str, Any]]:
-        needle, found, at = text.lower(), [], 0
+        """The matching rows, in id order (the caller must not change the
+        list: it may be handed out again)."""
+        needle = text.lower()
+        found = self._answers.get(needle)
+        if found is not None:
+            return found
+        found, at, i = [], 0, 0
         while (at := self.text.find(needle, at)) != -1:
             # a needle without a newline never spans two names
-            i = bisect.bisect_right(self.starts, at) - 1
+            i = bisect.bisect_right(self.starts, at, i) - 1
             found.append(self.rows[i])
-            at = self.starts[i + 1]  # on to the next name: each player once
+            i += 1
+            at = self.starts[i]  # on to the next name: each player once
+        if self._remembered + len(found) > NAME_INDEX_REMEMBERED:
+            self._answers.clear()
+            self._remembered = 0
+        self._answers[needle] = found
+        self._remembered += len(found)
         return found
 
 
