@@ -204,7 +204,11 @@ def snapshots(db: Database) -> Snapshots:
 
 
 async def mode_ranks(db: Database, mode: int) -> ModeRanks:
-    return await snapshots(db).get(("ranks", mode), partial(_mode_ranks, mode=mode))
+    return await snapshots(db).get(("ranks", mode), _RANK_BUILDERS.get(mode) or partial(_mode_ranks, mode=mode))
+
+
+# one builder a mode, made once (a profile asks for up to eight modes' ranks)
+_RANK_BUILDERS = {mode: partial(_mode_ranks, mode=mode) for mode in range(12)}
 
 
 async def ranked_page(db: Database, *, mode: int, country: str | None, offset: int, limit: int) -> list[int]:

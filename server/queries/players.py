@@ -41,6 +41,8 @@ _INFO_SELECT = ", ".join(f"u.{c}" for c in INFO_COLUMNS)
 _STATS_SELECT = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
 # beside a player's columns (the id is theirs)
 _JOINED_STATS_SELECT = ", ".join(f"s.{c}" for c in STATS_COLUMNS[1:])
+# a stats row with what add_ranks needs of its player
+_STATS_WITH_PLAYER = (*STATS_COLUMNS, "priv", "country")
 
 
 async def player_by_id(db: Database, user_id: int) -> dict[str, Any] | None:
@@ -99,11 +101,8 @@ async def player_with_stats(
         return None, []
     player = {column: rows[0][column] for column in INFO_COLUMNS}
     wanted = set(modes)
-    stats = [
-        {"id": row["id"], **{column: row[column] for column in STATS_COLUMNS[1:]},
-         "priv": row["priv"], "country": row["country"]}
-        for row in rows if row["mode"] in wanted
-    ]
+    # the id is the player's (u.id), as are priv and country
+    stats = [{column: row[column] for column in _STATS_WITH_PLAYER} for row in rows if row["mode"] in wanted]
     return player, await add_ranks(db, stats)
 
 
