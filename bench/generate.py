@@ -11,7 +11,8 @@ bancho.py's bot). Skew, as a live server has it:
   of all plays), in sets of 1-6 difficulties, every mode and status;
 - players: activity follows a Pareto law (the most active have thousands of
   scores, most have a few), a few percent restricted (priv without the
-  UNRESTRICTED bit), clans, friends;
+  UNRESTRICTED bit), clans, friends, favourite sets and map ratings (on
+  maps as popular as their plays);
 - scores: failed (0), submitted (1) and best (2), at most one best per
   player, map and mode; grades follow from the hit counts;
 - stats: one row per player and playable mode, summed up from the scores as
@@ -213,6 +214,25 @@ class Generator:
                     kind = "block" if rng.random() < 0.05 else "friend"
                     yield f"({u['id']},{other},'{kind}')"
 
+    def favourite_rows(self) -> Iterator[str]:
+        """Favourite sets and map ratings: a few per player (some many),
+        on maps as popular as their plays."""
+        rng = random.Random(self.seed * 7 + 2)
+        for u in self.users:
+            sets = {self.maps[self._popular_map(rng)]["set_id"] for _ in range(min(100, int(rng.paretovariate(1.5)) - 1))}
+            for set_id in sorted(sets):
+                yield f"({u['id']},{set_id},{int(self.end.timestamp()) - rng.randint(0, 365 * 86400)})"
+
+    def rating_rows(self) -> Iterator[str]:
+        rng = random.Random(self.seed * 7 + 3)
+        for u in self.users:
+            rated = {self._popular_map(rng) for _ in range(min(100, int(rng.paretovariate(1.3)) - 1))}
+            for index in sorted(rated):
+                yield f"({u['id']},'{self.maps[index]['md5']}',{rng.randint(1, 10)})"
+
+    def _popular_map(self, rng: random.Random) -> int:
+        return bisect.bisect_left(self._map_cum, rng.random() * self._map_cum[-1])
+
     def map_rows(self) -> Iterator[str]:
         """Called after the scores: plays and passes are counted by then."""
         for i, m in enumerate(self.maps):
@@ -356,6 +376,8 @@ def _statements(gen: Generator, batch: int) -> Iterator[tuple[str, int, str]]:
         ("mapsets", "server, id, last_osuapi_check", gen.mapset_rows),
         ("clans", "id, name, tag, owner, created_at", gen.clan_rows),
         ("relationships", "user1, user2, type", gen.friend_rows),
+        ("favourites", "userid, setid, created_at", gen.favourite_rows),
+        ("ratings", "userid, map_md5, rating", gen.rating_rows),
     ]
     for table, columns, rows in plan:
         for chunk in _batches(rows(), batch):
@@ -419,7 +441,7 @@ async def generate(
                             f" ({100 * done / max(1, scores):.0f}%, {rate:,.0f}/s, {now - started:.0f} s)")
                 await raw.commit()
                 await cursor.execute("SET SESSION unique_checks = 1, foreign_key_checks = 1, autocommit = 1")
-                await cursor.execute("ANALYZE TABLE scores, stats, users, maps, clans, relationships")
+                await cursor.execute("ANALYZE TABLE scores, stats, users, maps, clans, relationships, favourites, ratings")
                 await cursor.fetchall()
         producer.join()
     elapsed = time.perf_counter() - started
