@@ -89,13 +89,15 @@ async def player_scores(
         conditions.append(f"s.status = {int(ScoreStatus.BEST)}")
         conditions.append(f"m.status {in_list('map_status', statuses, values)}")
         order, index = "s.pp DESC, s.id DESC", "api_scores_user_best_index"
+        map_index = force_index(db, "api_maps_md5_status_index")  # the status from the index alone (0007)
     else:
         if not include_failed:
             conditions.append(f"s.status != {int(ScoreStatus.FAILED)}")
         order, index = "s.play_time DESC, s.id DESC", "api_scores_user_recent_index"
+        map_index = ""
     rows = await db.fetch_all(
         f"SELECT {_columns('s', _PLAYER_SCORE_COLUMNS)}"
-        f" FROM scores s{force_index(db, index)} JOIN maps m ON m.md5 = s.map_md5"
+        f" FROM scores s{force_index(db, index)} JOIN maps m{map_index} ON m.md5 = s.map_md5"
         f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit",
         values,
     )
