@@ -274,7 +274,8 @@ class Database:
         statement, names = driver_statement(self.dialect, query)
         if names is not None:
             values = [_by_position(names, v) for v in values] if want == _MANY else _by_position(names, values)
-        held = self._db._connection_map.get(asyncio.current_task())
+        # a task in a transaction has set _use_primary: any other skips the look-up
+        held = self._db._connection_map.get(asyncio.current_task()) if _use_primary.get() else None
         if held is not None and held._connection_counter > 0:
             async with held._query_lock:
                 return await _on_connection(held.raw_connection, statement, values, want)
