@@ -30,7 +30,7 @@ import time
 import weakref
 from array import array
 from functools import partial
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Iterable
 
 from .constants import Privileges
 from .db import Database
@@ -149,6 +149,31 @@ class Snapshots:
         self._built[key] = (value, started, writes)
         if len(self._built) > MAX_ENTRIES:
             del self._built[next(iter(self._built))]
+
+    async def get_many(
+        self, kind: str, keys: Iterable[Any], read: Callable[[Database, list[Any]], Awaitable[dict[Any, Any]]],
+        *, none_is_missing: bool = False,
+    ) -> dict[Any, Any]:
+        """The snapshots (kind, key) of many keys at once, for a listing:
+        those held fresh as they are, the rest by one call of read(db,
+        missing keys) -> {key: value} (a key it leaves out is None), kept
+        for the next. With none_is_missing, a None held is read again (a
+        row not there when last looked up, which the caller knows exists)."""
+        found: dict[Any, Any] = {}
+        missing = []
+        for key in keys:
+            value = self.peek((kind, key))
+            if value is MISSING or (value is None and none_is_missing):
+                missing.append(key)
+            else:
+                found[key] = value
+        if missing:
+            writes, started = self.db.writes, time.monotonic()
+            values = await read(self.db, missing)
+            for key in missing:
+                found[key] = values.get(key)
+                self.put((kind, key), found[key], started, writes)
+        return found
 
     def forget(self, key: Any) -> None:
         """Drop one snapshot known to be behind: the next use rebuilds it."""

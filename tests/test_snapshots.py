@@ -355,3 +355,32 @@ def test_name_index_remembers_its_answers_within_a_bound(monkeypatch):
     again = index.search("al")
     assert again is not first and again == first
     assert index.search("zz") == []
+
+
+def test_a_players_scores_show_their_maps_from_the_snapshots(backend, seeded):
+    """A listed score's map is the one the snapshots hold (as get_map_info
+    shows it), and a map the snapshots remember as missing, made since by
+    another process with a score on it, is read for the listing."""
+    md5 = "8" * 32
+
+    async def add_map_and_score(url: str) -> None:
+        async with Database(url) as db:
+            await db.execute(
+                "INSERT INTO maps (id, set_id, status, md5, artist, title, version, creator, filename,"
+                " last_update, total_length, max_combo, frozen, plays, passes, mode, bpm, cs, ar, od, hp, diff)"
+                " VALUES (88, 80, 2, :md5, 'a', 'Late map', 'v', 'c', 'f.osu', '2020-01-01 00:00:00',"
+                " 60, 100, 0, 0, 0, 0, 120, 4, 9, 8, 5, 5.5)", {"md5": md5})
+            await db.execute(
+                "INSERT INTO scores (id, map_md5, score, pp, acc, max_combo, mods, n300, n100, n50, nmiss,"
+                " ngeki, nkatu, grade, status, mode, play_time, time_elapsed, client_flags, userid, perfect,"
+                " online_checksum) VALUES (1, :md5, 1000, 10, 95.5, 50, 0, 90, 5, 0, 1, 0, 0, 'A', 2, 0,"
+                " '2024-01-01 00:00:00', 60000, 0, 3, 0, :checksum)", {"md5": md5, "checksum": "c" * 32})
+
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=3600))) as client:
+        assert client.get(f"/v1/get_map_info?md5={md5}").status_code == 404  # remembered as missing
+        run(add_map_and_score(seeded))
+        answer = client.get("/v1/get_player_scores?id=3&scope=best")
+        assert answer.status_code == 200, answer.text
+        [score] = answer.json()["scores"]
+        assert score["beatmap"]["title"] == "Late map" and score["beatmap"]["md5"] == md5
+        assert score["beatmap"] == client.get(f"/v1/get_map_info?md5={md5}").json()["map"]

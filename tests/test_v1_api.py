@@ -432,6 +432,38 @@ def test_replay_presence_is_remembered_as_long_as_a_snapshot(recent, backend, tm
         assert available(client) == "1"  # nothing is kept at age 0
 
 
+def test_get_beatmaps_favourites_and_rating_from_the_snapshots(recent, backend, tmp_path):
+    """A set's favourite count and a map's average rating, counted apart from
+    the maps and kept as long as a snapshot: another process's new rating
+    shows after SNAPSHOT_MAX_AGE or a write through this process."""
+    _, key = recent
+    url = recent[0].app.state.settings.database_url
+    md5 = "a" * 32
+
+    async def write(*statements: str) -> None:
+        async with Database(url) as db:
+            for statement in statements:
+                await db.execute(statement)
+
+    def shown(client: TestClient) -> tuple[str, str]:
+        [row] = v1(client, key, "/api/get_beatmaps?b=50")
+        assert [row] == v1(client, key, "/api/get_beatmaps?s=5")
+        return row["favourite_count"], row["rating"]
+
+    run(write("DELETE FROM favourites", "DELETE FROM ratings"))
+    with TestClient(create_app(backend.settings(url, data_dir=tmp_path, snapshot_max_age=3600))) as client:
+        assert shown(client) == ("0", "0")  # none yet
+        run(write("INSERT INTO favourites (userid, setid, created_at) VALUES (3, 5, 0), (4, 5, 0), (3, 6, 0)",
+                  f"INSERT INTO ratings (userid, map_md5, rating) VALUES (3, '{md5}', 10), (4, '{md5}', 7)"))
+        assert shown(client) == ("0", "0")  # kept
+        client.portal.call(client.app.state.db.execute, "UPDATE maps SET plays = plays WHERE id = 50")
+        assert shown(client) == ("2", "8.5")  # a write here: counted anew
+    with TestClient(create_app(backend.settings(url, data_dir=tmp_path, snapshot_max_age=0))) as client:
+        run(write(f"INSERT INTO ratings (userid, map_md5, rating) VALUES (5, '{md5}', 1)"))
+        assert shown(client) == ("2", "6")
+    run(write("DELETE FROM favourites", "DELETE FROM ratings"))
+
+
 @pytest.mark.parametrize(
     "query",
     ["m=0&s=1", "m=0&s=99", "s=3", "m=1&s=3", "m=0&s=4", "m=0&b=50&u=3&mods=8", "m=0&b=50&u=4", "m=0"],

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import functools
-import time
 from functools import partial
 from typing import Any, Iterable
 
 from ..constants import fits_utf8mb3
 from ..db import Database
-from ..snapshots import MISSING, snapshots
+from ..snapshots import snapshots
 from . import in_list
 
 # The columns of a map as the API shows it, in its order.
@@ -43,23 +42,14 @@ async def maps_by_md5(db: Database, md5s: Iterable[str]) -> dict[str, dict[str, 
     """Several maps by md5 (keyed in lower case), from the snapshots where
     fresh and the rest in one query, kept for the next listing. The rows
     are the snapshots' own: read them, never change them."""
-    store = snapshots(db)
-    found: dict[str, dict[str, Any]] = {}
-    missing = []
-    for md5 in {md5.lower() for md5 in md5s}:
-        row = store.peek(("map_md5", md5))
-        if row is MISSING:
-            missing.append(md5)
-        elif row is not None:
-            found[md5] = row
-    if missing:
-        writes, started = db.writes, time.monotonic()
-        values: dict[str, Any] = {}
-        for row in await db.fetch_all(f"SELECT {map_select()} FROM maps m WHERE m.md5 {in_list('md5', missing, values)}", values):
-            md5 = row["md5"].lower()
-            store.put(("map_md5", md5), row, started, writes)
-            found[md5] = row
-    return found
+    found = await snapshots(db).get_many("map_md5", {md5.lower() for md5 in md5s}, _read_maps, none_is_missing=True)
+    return {md5: row for md5, row in found.items() if row is not None}
+
+
+async def _read_maps(db: Database, md5s: list[str]) -> dict[str, dict[str, Any]]:
+    values: dict[str, Any] = {}
+    rows = await db.fetch_all(f"SELECT {map_select()} FROM maps m WHERE m.md5 {in_list('md5', md5s, values)}", values)
+    return {row["md5"].lower(): row for row in rows}
 
 
 async def _fetch_map(db: Database, *, column: str, value: Any) -> dict[str, Any] | None:
@@ -81,7 +71,8 @@ async def find_maps(
 ) -> list[dict[str, Any]]:
     """Maps matching every filter given, with what v1 shows beside them: the
     mapper's user id (when the mapper plays here), the set's favourite count
-    and the map's average rating. With ranked_after, only maps with a status
+    and the map's average rating (both as of the snapshots, at most
+    SNAPSHOT_MAX_AGE old). With ranked_after, only maps with a status
     in dated_statuses updated since then, oldest first (how crawlers page);
     otherwise by set and map id."""
     if not all(fits_utf8mb3(text) for text in (md5, creator_name) if text is not None):
@@ -107,12 +98,41 @@ async def find_maps(
         values["ranked_after"] = ranked_after
         order = "m.last_update, m.id"
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    return await db.fetch_all(
-        f"SELECT {map_select()}, cu.id AS creator_id,"
-        " (SELECT COUNT(*) FROM favourites f WHERE f.setid = m.set_id) AS favourite_count,"
-        " (SELECT AVG(r.rating) FROM ratings r WHERE r.map_md5 = m.md5) AS rating"
+    rows = await db.fetch_all(
+        f"SELECT {map_select()}, cu.id AS creator_id"
         # the mapper is only known by name: match it to a player here, if any
         " FROM maps m LEFT JOIN users cu ON cu.safe_name = LOWER(REPLACE(m.creator, ' ', '_'))"
         f" {where} ORDER BY {order} LIMIT :limit",
         values,
     )
+    if not rows:
+        return rows
+    # counted apart and kept in the snapshots: a popular map has thousands
+    # of ratings, and v1 clients ask for the same popular maps over and over
+    store = snapshots(db)
+    favourites = await store.get_many("favourites", {row["set_id"] for row in rows}, _favourite_counts)
+    ratings = await store.get_many("rating", {row["md5"] for row in rows}, _average_ratings)
+    for row in rows:
+        row["favourite_count"] = favourites[row["set_id"]] or 0
+        row["rating"] = ratings[row["md5"]]
+    return rows
+
+
+async def _favourite_counts(db: Database, set_ids: list[int]) -> dict[int, int]:
+    values: dict[str, Any] = {}
+    rows = await db.fetch_all(
+        f"SELECT setid, COUNT(*) AS n FROM favourites WHERE setid {in_list('set', set_ids, values)} GROUP BY setid",
+        values,
+    )
+    return {row["setid"]: row["n"] for row in rows}
+
+
+async def _average_ratings(db: Database, md5s: list[str]) -> dict[str, Any]:
+    """Each map's average rating (None without any)."""
+    values: dict[str, Any] = {}
+    rows = await db.fetch_all(
+        "SELECT map_md5, AVG(rating) AS rating FROM ratings"
+        f" WHERE map_md5 {in_list('md5', md5s, values)} GROUP BY map_md5",
+        values,
+    )
+    return {row["map_md5"]: row["rating"] for row in rows}
