@@ -220,11 +220,13 @@ async def hit_totals(db: Database, *, user_id: int, mode: int) -> dict[str, Any]
     values: dict[str, Any] = {"user_id": user_id, "mode": mode}
     statuses = in_list("status", (int(s) for s in HIT_COUNT_STATUSES), values)
     # the map's status by a lookup per score rather than a join: joined,
-    # MariaDB reads every map first and looks each up in the player's scores
+    # MariaDB reads every map first and looks each up in the player's scores;
+    # looked up in the (md5, status) index alone (0007), a quarter cheaper
     return await db.fetch_one(
         "SELECT SUM(s.n300) AS n300, SUM(s.n100) AS n100, SUM(s.n50) AS n50"
         f" FROM scores s{force_index(db, 'api_scores_user_map_index')}"
         " WHERE s.userid = :user_id AND s.mode = :mode"
-        f" AND (SELECT m.status FROM maps m WHERE m.md5 = s.map_md5) {statuses}",
+        f" AND (SELECT m.status FROM maps m{force_index(db, 'api_maps_md5_status_index')}"
+        f" WHERE m.md5 = s.map_md5) {statuses}",
         values,
     )
