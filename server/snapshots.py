@@ -37,9 +37,11 @@ from .db import Database
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
 DEFAULT_MAX_AGE = 10
-# beatmaps are the many entries (ranks and the count are a handful): a map
-# row is about 2 kB, so this bounds the cache to some 10 MB
-MAX_ENTRIES = 4096
+# beatmaps are the many entries (ranks and the count are a handful; a
+# map's rating and its set's favourites are a number each): a map row is
+# about 2 kB, so this bounds the cache to some 16 MB. Score listings name
+# thousands of distinct maps within a snapshot's age at 20k maps.
+MAX_ENTRIES = 8192
 # what Snapshots.peek answers for a key it holds no fresh snapshot of
 MISSING = object()
 # facts in one memo (see Snapshots.memo): a score id and a bool are ~100 B
