@@ -9,7 +9,7 @@ from typing import Any, Iterable
 from ..constants import ClanPrivileges, mods_acronyms
 from ..queries.maps import MAP_COLUMNS
 from ..queries.players import INFO_COLUMNS, STATS_COLUMNS
-from .common import iso_datetime, json_datetime, unprefixed
+from .common import iso_datetime, json_datetime, picked, unprefixed
 
 
 def beatmap(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -54,7 +54,7 @@ _PLAYER_SCORE_KEYS = (
 
 def player_score(row: dict[str, Any], shown_map: dict[str, Any]) -> dict[str, Any]:
     """A score of a player's listing, with its map as beatmap() shows it."""
-    out = {key: row[key] for key in _PLAYER_SCORE_KEYS}
+    out = picked(row, _PLAYER_SCORE_KEYS, ("map_md5", "map"))
     out["play_time"] = json_datetime(out["play_time"])
     out["beatmap"] = shown_map
     return out
@@ -68,7 +68,7 @@ _MAP_SCORE_KEYS = (
 
 
 def map_score(row: dict[str, Any]) -> dict[str, Any]:
-    out = {key: row[key] for key in _MAP_SCORE_KEYS}
+    out = picked(row, _MAP_SCORE_KEYS, ("id",))
     out["play_time"] = json_datetime(out["play_time"])
     return out
 
@@ -83,7 +83,7 @@ _MOST_PLAYED_KEYS = ("md5", "id", "set_id", "status", "artist", "title", "versio
 
 
 def most_played(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: row[key] for key in _MOST_PLAYED_KEYS}
+    return picked(row, _MOST_PLAYED_KEYS)
 
 
 _LEADERBOARD_KEYS = (
@@ -94,7 +94,7 @@ _LEADERBOARD_KEYS = (
 
 
 def leaderboard_row(row: dict[str, Any]) -> dict[str, Any]:
-    return {key: row[key] for key in _LEADERBOARD_KEYS}
+    return picked(row, _LEADERBOARD_KEYS)
 
 
 def clan_rank_name(clan_priv: int) -> str:

@@ -25,6 +25,17 @@ def json_datetime(value: Any) -> Any:
     return iso_datetime(value)
 
 
+def picked(row: dict[str, Any], keys: tuple[str, ...], dropping: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The row's values under keys, in keys' order. The queries select
+    exactly those columns (and the ones named in dropping) in that order,
+    so a copy of the row, made in C, is the answer; a row of any other
+    shape is picked key by key. A listing's every row comes through here."""
+    out = dict(row)
+    for key in dropping:
+        del out[key]
+    return out if tuple(out) == keys else {key: row[key] for key in keys}
+
+
 def unprefixed(row: dict[str, Any], prefix: str) -> dict[str, Any]:
     """The columns of a row that start with prefix, with the prefix removed."""
     size = len(prefix)
