@@ -4,6 +4,7 @@ them instead of repeating numbers."""
 
 from __future__ import annotations
 
+import bisect
 import re
 from enum import IntEnum, IntFlag
 
@@ -252,15 +253,18 @@ def score_for_level(level: int) -> int:
     return score_for_level(100) + 100_000_000_000 * (level - 100)
 
 
+# the total score of each level up to 100, worked out once (a profile asks
+# for levels over and over)
+_LEVEL_SCORES = tuple(score_for_level(level) for level in range(1, 101))
+
+
 def level_from_score(total_score: int) -> float:
     """The fractional level of a total score: the level reached plus the
     progress towards the next one."""
-    level = 1
-    if total_score >= score_for_level(100):
-        level = 100 + (total_score - score_for_level(100)) // 100_000_000_000
+    if total_score >= _LEVEL_SCORES[-1]:
+        level = 100 + (total_score - _LEVEL_SCORES[-1]) // 100_000_000_000
     else:
-        while score_for_level(level + 1) <= total_score:
-            level += 1
+        level = max(1, bisect.bisect_right(_LEVEL_SCORES, total_score))
     floor, ceiling = score_for_level(level), score_for_level(level + 1)
     return level + (total_score - floor) / (ceiling - floor)
 

@@ -5,7 +5,8 @@ Keys come in the order the live API sends them."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime
 from typing import Any
 
 from ..constants import PP_STATUSES, V1_APPROVED, V1_DATED_STATUSES, MapStatus, level_from_score
@@ -46,7 +47,8 @@ def date(value: Any) -> str | None:
 
 
 def unix_date(seconds: int) -> str:
-    return datetime.fromtimestamp(seconds, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    # time.gmtime: a third of datetime's cost, the same text
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
 
 
 def beatmap(row: dict[str, Any], mode: int | None = None) -> dict[str, Any]:
