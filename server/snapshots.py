@@ -16,8 +16,8 @@ way, in Redis sorted sets. Counting users is likewise a scan on InnoDB.
 A snapshot older than SNAPSHOT_MAX_AGE seconds is rebuilt in the
 background while requests go on reading it, up to twice that age; after
 any write through this process's Database (or with SNAPSHOT_MAX_AGE 0)
-requests wait for the rebuild. At most MAX_ENTRIES are kept, the oldest
-built dropped first. Writes made by another process (the game server) show
+requests wait for the rebuild. At most MAX_ENTRIES are kept, the least
+recently used dropped first (popular maps stay while the rest come and go). Writes made by another process (the game server) show
 within twice SNAPSHOT_MAX_AGE (within one rebuild of it under steady
 traffic); a player's own pp is always read fresh, so only the other
 players' values can be that old."""
@@ -114,6 +114,7 @@ class Snapshots:
     async def get(self, key: Any, build: Callable[[Database], Awaitable[Any]]) -> Any:
         cached = self._built.get(key)
         if cached is not None and cached[2] == self.db.writes:
+            self._built[key] = self._built.pop(key)  # the most recently used: dropped last
             age = time.monotonic() - cached[1]
             if age < self.max_age:
                 return cached[0]
@@ -141,13 +142,14 @@ class Snapshots:
         that looks up many keys at once and reads the rest in one query."""
         cached = self._built.get(key)
         if cached is not None and cached[2] == self.db.writes and time.monotonic() - cached[1] < self.max_age:
+            self._built[key] = self._built.pop(key)  # the most recently used: dropped last
             return cached[0]
         return MISSING
 
     def put(self, key: Any, value: Any, started: float, writes: int) -> None:
         """Keep a value read from the database at `started` (monotonic), when
         db.writes was `writes`, as the snapshot under key."""
-        self._built.pop(key, None)  # re-inserted last: the newest
+        self._built.pop(key, None)  # re-inserted last: the most recently used
         self._built[key] = (value, started, writes)
         if len(self._built) > MAX_ENTRIES:
             del self._built[next(iter(self._built))]

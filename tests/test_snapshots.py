@@ -233,7 +233,7 @@ def test_map_rows_are_cached_by_id_and_md5_and_copied(backend, seeded):
         assert title(client, "id=77") == "Second"
 
 
-def test_the_cache_keeps_at_most_max_entries(backend, seeded, monkeypatch):
+def test_the_cache_keeps_the_most_recently_used_max_entries(backend, seeded, monkeypatch):
     import server.snapshots as snapshots_module
 
     monkeypatch.setattr(snapshots_module, "MAX_ENTRIES", 3)
@@ -247,13 +247,16 @@ def test_the_cache_keeps_at_most_max_entries(backend, seeded, monkeypatch):
                 calls.append(key)
                 return key
 
-            for key in (1, 2, 3, 4):
+            for key in (1, 2, 3):
                 await cache.get(key, lambda _db, key=key: build(key))
-            await cache.get(4, lambda _db: build(4))  # still there
-            await cache.get(1, lambda _db: build(1))  # the oldest: dropped, built again
+            await cache.get(1, lambda _db: build(1))  # still there, and now the most recently used
+            assert cache.peek(2) == 2  # so is 2
+            await cache.get(4, lambda _db: build(4))  # 3, the least recently used, is dropped
+            await cache.get(1, lambda _db: build(1))  # still there
+            await cache.get(3, lambda _db: build(3))  # built again
             return calls
 
-    assert run(go()) == [1, 2, 3, 4, 1]
+    assert run(go()) == [1, 2, 3, 4, 3]
 
 
 def test_an_offline_players_status_costs_one_query(backend, seeded):

@@ -3,7 +3,6 @@ from the query layer into one documented object, keys in bancho.py's order."""
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Iterable
 
 from ..constants import ClanPrivileges, mods_acronyms
@@ -12,17 +11,11 @@ from ..queries.players import INFO_COLUMNS, STATS_COLUMNS
 from .common import iso_datetime, json_datetime, picked, unprefixed
 
 
-def beatmap(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """A map from its columns in a row, named with the prefix there (a
-    listing's map columns share the row with a score's)."""
-    out = {column: row[name] for column, name in _map_names(prefix)}
+def beatmap(row: dict[str, Any]) -> dict[str, Any]:
+    """A map from a row of its columns (MAP_COLUMNS)."""
+    out = picked(row, MAP_COLUMNS)
     out["last_update"] = json_datetime(out["last_update"])
     return out
-
-
-@functools.cache
-def _map_names(prefix: str) -> tuple[tuple[str, str], ...]:
-    return tuple((column, prefix + column) for column in MAP_COLUMNS)
 
 
 def player_info(row: dict[str, Any]) -> dict[str, Any]:
