@@ -46,6 +46,9 @@ MAX_ENTRIES = 8192
 MISSING = object()
 # facts in one memo (see Snapshots.memo): a score id and a bool are ~100 B
 MEMO_ENTRIES = 100_000
+# formatted rows in one memo: with the row it was made from (kept alive by
+# it, though the snapshots may have dropped it), ~4 kB, so some 16 MB
+MEMO_ROWS = 4096
 
 
 class Board:
@@ -99,15 +102,16 @@ class Snapshots:
         self._building: dict[Any, asyncio.Future[Any]] = {}
         self._memos: dict[str, tuple[dict[Any, Any], float, int]] = {}  # name -> (facts, started, db.writes then)
 
-    def memo(self, name: str) -> dict[Any, Any]:
-        """A dict of small facts a request found out one at a time (the
-        caller fills it), kept as long as a snapshot would be fresh: an
-        empty one once max_age has passed since it was started, after a
-        write through this process, or past MEMO_ENTRIES facts."""
+    def memo(self, name: str, entries: int = MEMO_ENTRIES) -> dict[Any, Any]:
+        """A dict of facts a request found out one at a time (the caller
+        fills it), kept as long as a snapshot would be fresh: an empty one
+        once max_age has passed since it was started, after a write
+        through this process, or past `entries` facts (bound larger values
+        by a smaller number)."""
         now = time.monotonic()
         held = self._memos.get(name)
         if (held is None or held[2] != self.db.writes or now - held[1] >= self.max_age
-                or len(held[0]) >= MEMO_ENTRIES):
+                or len(held[0]) >= entries):
             held = self._memos[name] = ({}, now, self.db.writes)
         return held[0]
 

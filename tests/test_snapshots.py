@@ -387,3 +387,22 @@ def test_a_players_scores_show_their_maps_from_the_snapshots(backend, seeded):
         [score] = answer.json()["scores"]
         assert score["beatmap"]["title"] == "Late map" and score["beatmap"]["md5"] == md5
         assert score["beatmap"] == client.get(f"/v1/get_map_info?md5={md5}").json()["map"]
+
+
+def test_a_memo_is_emptied_past_its_bound_its_age_or_a_write(backend, seeded):
+    async def go() -> None:
+        async with Database(seeded) as db:
+            store = Snapshots(db, max_age=3600)
+            facts = store.memo("facts", 3)
+            facts.update({1: True, 2: False})
+            assert store.memo("facts", 3) is facts  # kept
+            facts[3] = True
+            assert store.memo("facts", 3) == {}  # at its bound: a new one
+            store.memo("facts", 3)[4] = True
+            await db.execute("UPDATE users SET name = name WHERE id = 3")
+            assert store.memo("facts", 3) == {}  # a write through this process
+            young = Snapshots(db, max_age=0)
+            young.memo("facts")[5] = True
+            assert young.memo("facts") == {}  # at age 0 nothing is kept
+
+    run(go())

@@ -19,7 +19,7 @@ from ..params import Params, query_values
 from ..queries import clans, live, maps, players, pools, scores
 from .. import replays
 from ..responses import JSONResponse, bad_request, not_found, success
-from ..snapshots import snapshots
+from ..snapshots import MEMO_ROWS, snapshots
 
 MD5_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
 COUNTRY_PATTERN = re.compile(r"^[A-Za-z]{2}$")
@@ -181,7 +181,7 @@ async def get_player_scores(request: Request) -> Response:
         include_failed=include_failed,
     )
     clan = await clans.clan_by_id(db, player["clan_id"]) if player["clan_id"] else None
-    shown = snapshots(db).memo("bancho.beatmap")
+    shown = snapshots(db).memo("bancho.beatmap", MEMO_ROWS)
     return success(
         scores=[fmt.player_score(row, _shown_map(shown, row["map"])) for row in rows],
         player={"id": player["id"], "name": player["name"], "clan": fmt.clan_brief(clan)},
