@@ -17,10 +17,11 @@ A snapshot older than SNAPSHOT_MAX_AGE seconds is rebuilt in the
 background while requests go on reading it, up to twice that age; after
 any write through this process's Database (or with SNAPSHOT_MAX_AGE 0)
 requests wait for the rebuild. At most MAX_ENTRIES are kept, the least
-recently used dropped first (popular maps stay while the rest come and go). Writes made by another process (the game server) show
-within twice SNAPSHOT_MAX_AGE (within one rebuild of it under steady
-traffic); a player's own pp is always read fresh, so only the other
-players' values can be that old."""
+recently used dropped first (popular maps stay while the rest come and
+go). Writes made by another process (the game server) show within twice
+SNAPSHOT_MAX_AGE (within one rebuild of it under steady traffic); a
+player's own pp is always read fresh, so only the other players' values
+can be that old."""
 
 from __future__ import annotations
 

@@ -12,12 +12,8 @@ _CLAN_SELECT = "SELECT id, name, tag, owner, created_at FROM clans"
 
 
 async def clan_by_id(db: Database, clan_id: int) -> dict[str, Any] | None:
-    """A clan by id, from the in-process snapshot of every clan (server/
-    snapshots.py): clans are few and seldom change. One it does not hold
-    yet (made by another process since) is read from the database."""
-    row = (await _every_clan(db)).get(clan_id)
-    if row is None:
-        row = await db.fetch_one(f"{_CLAN_SELECT} WHERE id = :id", {"id": clan_id})
+    """A clan by id (see _clans_by_id)."""
+    row = (await _clans_by_id(db, {clan_id})).get(clan_id)
     return None if row is None else dict(row)  # a copy: the snapshot's rows are shared
 
 
@@ -27,12 +23,7 @@ async def with_clans(db: Database, rows: list[dict[str, Any]]) -> list[dict[str,
     None where no such clan exists. From the snapshot rather than a join:
     MariaDB sometimes joined the clans of a listing by scanning them all
     for every row (a block nested loop), which cost more than the listing."""
-    known = await _every_clan(db)
-    missing = {row["clan_id"] for row in rows if row["clan_id"] and row["clan_id"] not in known}
-    if missing:  # made since the snapshot: read them now
-        values: dict[str, Any] = {}
-        found = await db.fetch_all(f"{_CLAN_SELECT} WHERE id {in_list('id', missing, values)}", values)
-        known = {**known, **{row["id"]: row for row in found}}
+    known = await _clans_by_id(db, {row["clan_id"] for row in rows if row["clan_id"]})
     for row in rows:
         clan = known.get(row["clan_id"])
         if clan is None:
@@ -40,6 +31,19 @@ async def with_clans(db: Database, rows: list[dict[str, Any]]) -> list[dict[str,
         else:
             row["clan_name"], row["clan_tag"] = clan["name"], clan["tag"]
     return rows
+
+
+async def _clans_by_id(db: Database, clan_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The clans with these ids, from the in-process snapshot of every clan
+    (server/snapshots.py): clans are few and seldom change. Those it does
+    not hold yet (made by another process since) are read in one query."""
+    known = await _every_clan(db)
+    missing = clan_ids - known.keys()
+    if not missing:
+        return known
+    values: dict[str, Any] = {}
+    found = await db.fetch_all(f"{_CLAN_SELECT} WHERE id {in_list('id', missing, values)}", values)
+    return {**known, **{row["id"]: row for row in found}}
 
 
 async def _every_clan(db: Database) -> dict[int, dict[str, Any]]:

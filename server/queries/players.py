@@ -61,33 +61,27 @@ async def player_by_name(db: Database, name: str) -> dict[str, Any] | None:
 
 async def player_stats(db: Database, user_id: int, modes: Sequence[int]) -> list[dict[str, Any]]:
     """The player's stats rows for the given modes, each with rank and
-    country_rank, in mode order."""
+    country_rank, in mode order (player_with_stats' without the player)."""
     if not modes:
         return []
-    select = f"SELECT {_STATS_SELECT}, u.priv, u.country FROM stats s JOIN users u ON u.id = s.id WHERE s.id = :id"
-    if len(modes) == 1:
-        rows = await db.fetch_all(f"{select} AND s.mode = :mode", {"id": user_id, "mode": modes[0]})
-    else:
-        # the player's few rows, filtered here: `mode IN (...)` has MariaDB
-        # weigh the list against every (mode, ...) index of stats, which
-        # cost more than reading the rows
-        wanted = set(modes)
-        rows = [row for row in await db.fetch_all(f"{select} ORDER BY s.mode", {"id": user_id}) if row["mode"] in wanted]
-    return await add_ranks(db, rows)
+    return (await player_with_stats(db, user_id=user_id, modes=modes))[1]
 
 
 async def player_with_stats(
     db: Database, *, user_id: int | None = None, name: str | None = None, modes: Sequence[int]
 ) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The player by id (or else name), as player_by_id gives it, with their
-    stats rows in the given modes as player_stats gives them: one query
-    where a profile took two round trips."""
+    stats rows in the given modes, each with rank and country_rank, in mode
+    order: one query where a profile took two round trips."""
     if user_id is not None:
         where, values = "u.id = :key", {"key": user_id}
     elif name is not None and fits_utf8mb3(name):
         where, values = "u.safe_name = :key", {"key": safe_name(name)}
     else:
         return None, []
+    # one mode in the join; several filtered here: `mode IN (...)` has
+    # MariaDB weigh the list against every (mode, ...) index of stats,
+    # which cost more than reading the player's few rows
     joined = "s.id = u.id"
     if len(modes) == 1:
         joined += " AND s.mode = :mode"
