@@ -250,7 +250,7 @@ def test_the_cache_keeps_the_most_recently_used_max_entries(backend, seeded, mon
             for key in (1, 2, 3):
                 await cache.get(key, lambda _db, key=key: build(key))
             await cache.get(1, lambda _db: build(1))  # still there, and now the most recently used
-            assert cache.peek(2) == 2  # so is 2
+            assert await cache.get(2, lambda _db: build(2)) == 2  # so is 2
             await cache.get(4, lambda _db: build(4))  # 3, the least recently used, is dropped
             await cache.get(1, lambda _db: build(1))  # still there
             await cache.get(3, lambda _db: build(3))  # built again

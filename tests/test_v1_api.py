@@ -464,6 +464,34 @@ def test_get_beatmaps_favourites_and_rating_from_the_snapshots(recent, backend, 
     run(write("DELETE FROM favourites", "DELETE FROM ratings"))
 
 
+def test_get_beatmaps_one_map_from_the_snapshots(recent, backend, tmp_path):
+    """One map asked for by id or md5 (a mode aside) is answered from the
+    snapshots, with no query once held; its mapper, named with a space, is
+    matched to the player by bancho.py's safe name, there and in SQL."""
+    _, key = recent
+    url = recent[0].app.state.settings.database_url
+    with TestClient(create_app(backend.settings(url, data_dir=tmp_path, snapshot_max_age=3600))) as client:
+        db: Database = client.app.state.db
+        [shown] = v1(client, key, "/api/get_beatmaps?b=50")
+        assert (shown["creator"], shown["creator_id"], shown["mode"]) == ("Recent Player", "3", "0")
+        before = db.query_count
+        assert v1(client, key, "/api/get_beatmaps?b=50") == [shown]
+        assert v1(client, key, "/api/get_beatmaps?b=50&m=0") == [shown]
+        assert v1(client, key, "/api/get_beatmaps?b=50&m=1") == []  # not a taiko map
+        [converted] = v1(client, key, "/api/get_beatmaps?b=50&m=1&a=1")
+        assert converted == {**shown, "mode": "1"}
+        assert db.query_count == before
+        assert v1(client, key, f"/api/get_beatmaps?h={'A' * 32}") == [shown]  # its own snapshot: one query
+        assert db.query_count == before + 1
+        # by the mapper's id: their name, then the maps (SQL)
+        assert v1(client, key, "/api/get_beatmaps?u=3&type=id") == [shown]
+        assert v1(client, key, "/api/get_beatmaps?u=Recent Player&type=string") == [shown]
+        assert v1(client, key, "/api/get_beatmaps?u=4&type=id") == []
+        assert v1(client, key, "/api/get_beatmaps?u=999&type=id") == []
+        assert v1(client, key, "/api/get_beatmaps?b=50&u=3&type=id") == [shown]
+        assert v1(client, key, "/api/get_beatmaps?b=50&u=4&type=id") == []
+
+
 @pytest.mark.parametrize(
     "query",
     ["m=0&s=1", "m=0&s=99", "s=3", "m=1&s=3", "m=0&s=4", "m=0&b=50&u=3&mods=8", "m=0&b=50&u=4", "m=0"],

@@ -69,22 +69,32 @@ async def find_maps(
     dated_statuses: tuple[int, ...],
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Maps matching every filter given, with what v1 shows beside them: the
-    mapper's user id (when the mapper plays here), the set's favourite count
-    and the map's average rating (both as of the snapshots, at most
-    SNAPSHOT_MAX_AGE old). With ranked_after, only maps with a status
-    in dated_statuses updated since then, oldest first (how crawlers page);
-    otherwise by set and map id."""
+    """Maps matching every filter given, with what v1 shows beside them
+    (with_extras). With ranked_after, only maps with a status in
+    dated_statuses updated since then, oldest first (how crawlers page);
+    otherwise by set and map id. One map asked for by id or by md5 alone
+    (a mode aside), as most v1 clients ask, comes from the snapshots."""
     if not all(fits_utf8mb3(text) for text in (md5, creator_name) if text is not None):
         return []
+    if (map_id is None) != (md5 is None) and set_id is None and creator_id is None \
+            and creator_name is None and ranked_after is None:
+        row = await (map_by_id(db, map_id) if map_id is not None else map_by_md5(db, md5 or ""))
+        rows = [row] if row is not None and (modes is None or row["mode"] in modes) else []
+        return await with_extras(db, rows)
+    creator_id_name = None
+    if creator_id is not None:
+        # maps know their mapper by name only
+        creator_id_name = await db.fetch_val("SELECT safe_name FROM users WHERE id = :id", {"id": creator_id})
+        if creator_id_name is None:
+            return []
     conditions: list[str] = []
     values: dict[str, Any] = {"limit": limit}
     for column, name, value in (
         ("m.set_id", "set_id", set_id),
         ("m.id", "map_id", map_id),
         ("m.md5", "md5", md5),
-        ("cu.id", "creator_id", creator_id),
-        ("LOWER(REPLACE(m.creator, ' ', '_'))", "creator_name", creator_name),
+        (_CREATOR_KEY, "creator_id_name", creator_id_name),
+        (_CREATOR_KEY, "creator_name", creator_name),
     ):
         if value is not None:
             conditions.append(f"{column} = :{name}")
@@ -98,24 +108,45 @@ async def find_maps(
         values["ranked_after"] = ranked_after
         order = "m.last_update, m.id"
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
-    rows = await db.fetch_all(
-        f"SELECT {map_select()}, cu.id AS creator_id"
-        # the mapper is only known by name: match it to a player here, if any
-        " FROM maps m LEFT JOIN users cu ON cu.safe_name = LOWER(REPLACE(m.creator, ' ', '_'))"
-        f" {where} ORDER BY {order} LIMIT :limit",
-        values,
-    )
+    rows = await db.fetch_all(f"SELECT {map_select()} FROM maps m {where} ORDER BY {order} LIMIT :limit", values)
+    return await with_extras(db, rows)
+
+
+# a map's mapper as users.safe_name spells names (bancho.py's lower case,
+# spaces as underscores), in SQL and in Python
+_CREATOR_KEY = "LOWER(REPLACE(m.creator, ' ', '_'))"
+
+
+def _creator_key(creator: str) -> str:
+    return creator.lower().replace(" ", "_")
+
+
+async def with_extras(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Set on map rows (copies: they are changed) what v1 and v2 show beside
+    a map: the mapper's user id (creator_id, None when the mapper does not
+    play here), the set's favourite count and the map's average rating
+    (None without ratings). All three are kept in the snapshots, at most
+    SNAPSHOT_MAX_AGE old: a popular map has thousands of ratings, and v1
+    clients ask for the same popular maps over and over."""
     if not rows:
         return rows
-    # counted apart and kept in the snapshots: a popular map has thousands
-    # of ratings, and v1 clients ask for the same popular maps over and over
     store = snapshots(db)
+    creators = await store.get_many("creator_id", {_creator_key(row["creator"]) for row in rows}, _user_ids)
     favourites = await store.get_many("favourites", {row["set_id"] for row in rows}, _favourite_counts)
     ratings = await store.get_many("rating", {row["md5"] for row in rows}, _average_ratings)
     for row in rows:
+        row["creator_id"] = creators[_creator_key(row["creator"])]
         row["favourite_count"] = favourites[row["set_id"]] or 0
         row["rating"] = ratings[row["md5"]]
     return rows
+
+
+async def _user_ids(db: Database, safe_names: list[str]) -> dict[str, int]:
+    values: dict[str, Any] = {}
+    rows = await db.fetch_all(
+        f"SELECT id, safe_name FROM users WHERE safe_name {in_list('name', safe_names, values)}", values
+    )
+    return {row["safe_name"]: row["id"] for row in rows}
 
 
 async def _favourite_counts(db: Database, set_ids: list[int]) -> dict[int, int]:

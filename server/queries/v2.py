@@ -10,7 +10,7 @@ from typing import Any, Sequence
 from ..constants import HIT_COUNT_STATUSES, GameMode, ScoreStatus, fits_utf8mb3
 from ..db import Database
 from . import in_list
-from .maps import map_select
+from .maps import map_select, with_extras
 from .players import INFO_COLUMNS, UNRESTRICTED
 from .scores import SCORE_COLUMNS, with_maps
 
@@ -134,26 +134,18 @@ async def count_map_scores(db: Database, map_md5: str, mode: int) -> int:
     ))
 
 
-_MAP_EXTRAS = (
-    "cu.id AS creator_id,"
-    " (SELECT COUNT(*) FROM favourites f WHERE f.setid = m.set_id) AS favourite_count,"
-    " (SELECT AVG(r.rating) FROM ratings r WHERE r.map_md5 = m.md5) AS rating"
-)
-_MAP_FROM = "FROM maps m LEFT JOIN users cu ON cu.safe_name = LOWER(REPLACE(m.creator, ' ', '_'))"
-
-
 async def maps_of_sets(db: Database, set_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """Every map of these sets, by set and map id, with the mapper's user id
-    (creator_id, when the mapper plays here), the set's favourite count and
-    the map's average rating (as maps.find_maps gives them)."""
+    """Every map of these sets, by set and map id, with what maps.with_extras
+    sets beside them (as v1 get_beatmaps shows them)."""
     if not set_ids:
         return []
     values: dict[str, Any] = {}
-    return await db.fetch_all(
-        f"SELECT {map_select()}, {_MAP_EXTRAS} {_MAP_FROM}"
-        f" WHERE m.set_id {in_list('set', list(set_ids), values)} ORDER BY m.set_id, m.id",
+    rows = await db.fetch_all(
+        f"SELECT {map_select()} FROM maps m WHERE m.set_id {in_list('set', list(set_ids), values)}"
+        " ORDER BY m.set_id, m.id",
         values,
     )
+    return await with_extras(db, rows)
 
 
 async def map_ids_where(db: Database, *, ids: Sequence[int] = (), md5: str | None = None,
