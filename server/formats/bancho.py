@@ -26,7 +26,7 @@ def player_stats(rows: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Stats keyed by mode as a string ("0", "4", ...)."""
     out = {}
     for row in rows:
-        stats = {column: row[column] for column in STATS_COLUMNS}
+        stats = picked(row, STATS_COLUMNS, ("global_rank", "country_rank"))
         stats["rank"] = row["global_rank"]
         stats["country_rank"] = row["country_rank"]
         out[str(row["mode"])] = stats

@@ -43,6 +43,7 @@ _STATS_SELECT = ", ".join(f"s.{c}" for c in STATS_COLUMNS)
 _JOINED_STATS_SELECT = ", ".join(f"s.{c}" for c in STATS_COLUMNS[1:])
 # a stats row with what add_ranks needs of its player
 _STATS_WITH_PLAYER = (*STATS_COLUMNS, "priv", "country")
+_INFO_SIZE = len(INFO_COLUMNS)
 
 
 async def player_by_id(db: Database, user_id: int) -> dict[str, Any] | None:
@@ -86,17 +87,21 @@ async def player_with_stats(
     if len(modes) == 1:
         joined += " AND s.mode = :mode"
         values["mode"] = modes[0]
-    rows = await db.fetch_all(
+    # tuples, cut in two: a dict of the joined row and then copies of its
+    # halves had been a third of a profile's Python
+    rows = await db.fetch_tuples(
         f"SELECT {_INFO_SELECT}, {_JOINED_STATS_SELECT} FROM users u LEFT JOIN stats s ON {joined}"
         f" WHERE {where} ORDER BY s.mode",
         values,
     )
     if not rows:
         return None, []
-    player = {column: rows[0][column] for column in INFO_COLUMNS}
+    player = dict(zip(INFO_COLUMNS, rows[0]))
     wanted = set(modes)
-    # the id is the player's (u.id), as are priv and country
-    stats = [{column: row[column] for column in _STATS_WITH_PLAYER} for row in rows if row["mode"] in wanted]
+    # the stats row's id is the player's, as are priv and country (for add_ranks)
+    head, tail = (player["id"],), (player["priv"], player["country"])
+    stats = [dict(zip(_STATS_WITH_PLAYER, head + row[_INFO_SIZE:] + tail))
+             for row in rows if row[_INFO_SIZE] in wanted]  # its mode: None without stats
     return player, await add_ranks(db, stats)
 
 
