@@ -5,13 +5,14 @@ statement is prepared once per connection rather than once per call."""
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlsplit
 
 import asyncmy
 import pytest
 
 from conftest import _migrated_with_demo, run
-from server.db import Database
+from server.db import Database, DatabaseUnavailable, _within
 
 # every table the schema has (bancho.py's and ours), read whole
 TABLES_QUERY = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()"
@@ -129,3 +130,55 @@ def test_parameters_bind_by_name_in_any_order(backend, values):
 
     row = run(read())
     assert row["tag"] == "x" and row["id"] == 1
+
+
+def test_a_statement_past_the_timeout_is_cut_off_and_the_database_goes_on(mariadb):
+    mariadb.create_database("cut_off")
+
+    async def go() -> tuple[str, dict, int]:
+        async with Database(mariadb.url("cut_off"), timeout=0.3) as db:
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(DatabaseUnavailable) as raised:
+                await db.fetch_val("SELECT SLEEP(:seconds)", {"seconds": 3})
+            assert asyncio.get_running_loop().time() - started < 2
+            await asyncio.sleep(0.5)  # past the timeout again: no cancellation left behind
+            return str(raised.value), dict(db.failures), await db.fetch_val("SELECT :n + 1", {"n": 41})
+
+    message, failures, answer = run(go())
+    assert "did not answer within 0.3 s" in message
+    assert failures == {"timeout": 1, "unavailable": 0, "error": 0}
+    assert answer == 42
+
+
+def test_the_timeout_tells_its_own_cancellation_from_anothers():
+    async def slow() -> str:
+        await asyncio.sleep(5)
+        return "late"
+
+    async def fast() -> str:
+        await asyncio.sleep(0)
+        return "done"
+
+    async def go() -> list[str]:
+        seen = []
+        with pytest.raises(TimeoutError):
+            await _within(0.05, slow)
+        seen.append("timed out")
+        assert await _within(0.05, fast) == "done"
+        await asyncio.sleep(0.1)  # its timer was cancelled: nothing fires now
+        seen.append("no stray cancel")
+        # cancelled from outside before the time: a cancellation, not a timeout
+        task = asyncio.ensure_future(_within(5, slow))
+        await asyncio.sleep(0.01)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        seen.append("cancelled")
+        # an outer timeout that ends first is the outer one's
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(0.05):
+                await _within(5, slow)
+        seen.append("outer timeout")
+        return seen
+
+    assert asyncio.run(go()) == ["timed out", "no stray cancel", "cancelled", "outer timeout"]
