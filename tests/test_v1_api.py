@@ -172,7 +172,9 @@ def test_get_user_lookup_forms(client, key):
 @pytest.mark.parametrize("path", ["/api/get_user?u=3", "/api/get_user?u=freddie%20benson&m=1"])
 def test_get_user_is_one_query(client, key, path):
     # the player with their stats; the key, ranks and hit totals come from
-    # the snapshots once built
+    # the snapshots once built (twice: a key newer than the keys' snapshot
+    # has it read anew at the next request)
+    v1(client, key, path)
     v1(client, key, path)
     before = client.app.state.db.query_count
     assert len(v1(client, key, path)) == 1
@@ -462,6 +464,23 @@ def test_get_beatmaps_favourites_and_rating_from_the_snapshots(recent, backend, 
         run(write(f"INSERT INTO ratings (userid, map_md5, rating) VALUES (5, '{md5}', 1)"))
         assert shown(client) == ("2", "6")
     run(write("DELETE FROM favourites", "DELETE FROM ratings"))
+
+
+def test_get_user_best_and_recent_check_the_player_in_their_one_query(recent):
+    client, key = recent
+    db: Database = client.app.state.db
+    for path in ("/api/get_user_best?u=3&type=id", "/api/get_user_recent?u=3&type=id"):
+        shown = v1(client, key, path)  # the key (read anew after it), the map
+        assert shown and v1(client, key, path) == shown
+        before = db.query_count
+        assert v1(client, key, path) == shown
+        assert db.query_count - before == 1
+    # user 4 is restricted, with a best score and a recent one: none shown
+    for path in ("/api/get_user_best?u=4&type=id", "/api/get_user_recent?u=4&type=id",
+                 "/api/get_user_best?u=Hidden Player", "/api/get_user_best?u=999&type=id",
+                 "/api/get_user_recent?u=nobody&type=string"):
+        assert v1(client, key, path) == [], path
+    assert [r["score_id"] for r in v1(client, key, "/api/get_user_best?u=Recent Player")] == ["3"]
 
 
 def test_get_beatmaps_one_map_from_the_snapshots(recent, backend, tmp_path):

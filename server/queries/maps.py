@@ -78,7 +78,7 @@ async def find_maps(
         return []
     if (map_id is None) != (md5 is None) and set_id is None and creator_id is None \
             and creator_name is None and ranked_after is None:
-        row = await (map_by_id(db, map_id) if map_id is not None else map_by_md5(db, md5 or ""))
+        row = await map_by_id(db, map_id) if map_id is not None else await map_by_md5(db, str(md5))
         rows = [row] if row is not None and (modes is None or row["mode"] in modes) else []
         return await with_extras(db, rows)
     creator_id_name = None

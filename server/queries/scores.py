@@ -69,15 +69,21 @@ async def player_scores(
     include_loved: bool,
     include_failed: bool,
     played_after: str | None = None,
+    unrestricted_only: bool = False,
 ) -> list[dict[str, Any]]:
     """best: the player's best scores on ranked and approved (and loved) maps
     by pp; recent: all their scores, newest first. Each row's map is under
     "map" (a row of maps_by_md5: shared, read only), from the in-process
     snapshots rather than joined columns: a score listing's map columns
     were half of its Python time. Scores on maps the server does not know
-    are left out."""
+    are left out; with unrestricted_only, so is everything of a restricted
+    or unknown player (their check in the same query)."""
     values: dict[str, Any] = {"user_id": user_id, "mode": mode, "limit": limit}
     conditions = ["s.userid = :user_id", "s.mode = :mode"]
+    player_join = ""
+    if unrestricted_only:
+        player_join = " JOIN users u ON u.id = s.userid"
+        conditions.append(f"(u.priv & {UNRESTRICTED}) = {UNRESTRICTED}")
     if mods is not None:
         values["mods"] = mods.mods
         conditions.append(mods.sql("s.mods"))
@@ -97,7 +103,7 @@ async def player_scores(
         map_index = ""
     rows = await db.fetch_all(
         f"SELECT {_columns('s', _PLAYER_SCORE_COLUMNS)}"
-        f" FROM scores s{force_index(db, index)} JOIN maps m{map_index} ON m.md5 = s.map_md5"
+        f" FROM scores s{force_index(db, index)} JOIN maps m{map_index} ON m.md5 = s.map_md5{player_join}"
         f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit",
         values,
     )

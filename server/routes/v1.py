@@ -269,31 +269,40 @@ async def get_scores(request: Request, params: V1Params) -> Any:
     return [fmt.map_score(row, beatmap["status"], row["id"] in stored) for row in rows]
 
 
-async def get_user_best(request: Request, params: V1Params) -> Any:
-    player = await _player(request, params)
+async def _player_scores(request: Request, params: V1Params, **listing: Any) -> tuple[int, list[dict[str, Any]]]:
+    """The player `u` names and their scores (scores.player_scores), or
+    (0, []) for a restricted or unknown player or no such mode. A player
+    named by id is checked in the listing's own query: one query, not two."""
     mode = _bancho_mode(params)
-    if player is None or mode is None:
-        return []
-    rows = await scores.player_scores(
-        _db(request), user_id=player["id"], mode=mode, scope="best", mods=None,
-        limit=params.integer("limit", 10, 1, 100), include_loved=False, include_failed=True,
+    user_id, name = _player_key(params)
+    if mode is None or (user_id is None and name is None):
+        return 0, []
+    if user_id is None:
+        player = await _player(request, params)
+        if player is None:
+            return 0, []
+        user_id = player["id"]
+    rows = await scores.player_scores(_db(request), user_id=user_id, mode=mode, mods=None,
+                                      unrestricted_only=True, **listing)
+    return user_id, rows
+
+
+async def get_user_best(request: Request, params: V1Params) -> Any:
+    user_id, rows = await _player_scores(
+        request, params, scope="best", limit=params.integer("limit", 10, 1, 100),
+        include_loved=False, include_failed=True,
     )
     stored = _stored_replays(request, rows)
-    return [fmt.best_score(row, player["id"], row["id"] in stored) for row in rows]
+    return [fmt.best_score(row, user_id, row["id"] in stored) for row in rows]
 
 
 async def get_user_recent(request: Request, params: V1Params) -> Any:
-    player = await _player(request, params)
-    mode = _bancho_mode(params)
-    if player is None or mode is None:
-        return []
     day_ago = (_utc_now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-    rows = await scores.player_scores(
-        _db(request), user_id=player["id"], mode=mode, scope="recent", mods=None,
-        limit=params.integer("limit", 10, 1, 50), include_loved=True, include_failed=True,
-        played_after=day_ago,
+    user_id, rows = await _player_scores(
+        request, params, scope="recent", limit=params.integer("limit", 10, 1, 50),
+        include_loved=True, include_failed=True, played_after=day_ago,
     )
-    return [fmt.recent_score(row, player["id"], row["status"] == ScoreStatus.FAILED) for row in rows]
+    return [fmt.recent_score(row, user_id, row["status"] == ScoreStatus.FAILED) for row in rows]
 
 
 async def get_match(request: Request, params: V1Params) -> Any:
