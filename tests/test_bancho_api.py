@@ -4,9 +4,12 @@ SQL under test is checked against an independent reading of the same rows."""
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from server.constants import MapStatus, Mods, Privileges, ScoreStatus
+from server.queries import players
+from server.snapshots import snapshots
 
 MAP_KEYS = [
     "md5", "id", "set_id", "artist", "title", "version", "creator", "last_update",
@@ -97,6 +100,11 @@ def test_search_players_lists_unrestricted_verified_by_id(client, demo_data):
     ]
     assert expected, "the demo data should have matches"
     assert body == {"status": "success", "results": len(expected), "result": expected}
+    # asked again: the name index's remembered answer, with the JSON the
+    # first response made of it (SQLite and MariaDB both build the index)
+    index = client.portal.call(snapshots(client.app.state.db).get, "name_index", players._name_index)
+    assert orjson.loads(orjson.dumps(index.search("ma").encoded)) == expected
+    assert get(client, "/v1/search_players?q=mA") == body
 
 
 def test_search_players_hides_restricted_and_treats_wildcards_literally(client, demo_data):

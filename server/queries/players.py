@@ -134,8 +134,22 @@ async def search_players(db: Database, text: str) -> list[dict[str, Any]]:
 # worker's 150 MB memory target
 NAME_INDEX_MAX_PLAYERS = 100_000
 # searches an index remembers the answer to, by their total of names (a
-# reference each: 8 bytes, 4 MB at this bound)
+# reference each, and about 35 bytes of JSON once encoded: some 20 MB at
+# this bound)
 NAME_INDEX_REMEMBERED = 500_000
+
+
+class Answer(list):
+    """A search's matching rows as the name index remembers and hands them
+    out again; `encoded` keeps their JSON once a response has made it (an
+    orjson.Fragment: a short text matches thousands of players, whose
+    encoding was half of a search's time)."""
+
+    __slots__ = ("encoded",)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoded: Any = None
 
 
 class NameIndex:
@@ -156,7 +170,7 @@ class NameIndex:
         # the answers found so far: a pure function of this index, so they
         # are as fresh as it is. A short text matches thousands of names,
         # and a search box asks for the same few texts over and over.
-        self._answers: dict[str, list[dict[str, Any]]] = {}
+        self._answers: dict[str, Answer] = {}
         self._remembered = 0
 
     def search(self, text: str) -> list[dict[str, Any]]:
@@ -166,7 +180,7 @@ class NameIndex:
         found = self._answers.get(needle)
         if found is not None:
             return found
-        found, at, i = [], 0, 0
+        found, at, i = Answer(), 0, 0
         while (at := self.text.find(needle, at)) != -1:
             # a needle without a newline never spans two names
             i = bisect.bisect_right(self.starts, at, i) - 1

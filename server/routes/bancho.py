@@ -8,6 +8,7 @@ import re
 import time
 from typing import Any, Awaitable, Callable
 
+import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -18,7 +19,7 @@ from ..formats import bancho as fmt
 from ..params import Params, query_values
 from ..queries import clans, live, maps, players, pools, scores
 from .. import replays
-from ..responses import JSONResponse, bad_request, not_found, success
+from ..responses import JSONResponse, bad_request, dumps, not_found, success
 from ..snapshots import MEMO_ROWS, snapshots
 
 MD5_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -112,6 +113,10 @@ async def search_players(request: Request) -> Response:
     params = Params(query_values(request))
     text = params.string("q", min_length=2, max_length=32, required=True)
     rows = await players.search_players(_db(request), text)
+    if isinstance(rows, players.Answer):  # the name index's, handed out again
+        if rows.encoded is None:
+            rows.encoded = orjson.Fragment(dumps(rows))
+        return success(results=len(rows), result=rows.encoded)
     return success(results=len(rows), result=rows)
 
 
