@@ -11,7 +11,7 @@ from typing import Any
 
 from ..constants import HIT_COUNT_STATUSES, GameMode, MapStatus, ScoreStatus
 from ..db import Database
-from . import clans, force_index, in_list, in_order_join
+from . import force_index, in_list, in_order_join
 from .maps import maps_by_md5
 from .players import UNRESTRICTED
 
@@ -125,9 +125,11 @@ async def with_maps(db: Database, rows: list[dict[str, Any]]) -> list[dict[str, 
 async def map_scores(
     db: Database, *, map_md5: str, mode: int, scope: str, mods: ModsFilter | None, limit: int
 ) -> list[dict[str, Any]]:
-    """The map's best scores (status 2) of unrestricted players; best orders
-    them by pp in relax and autopilot modes and by score otherwise, recent by
-    play time, newest first (as bancho.py does, recent lists bests too)."""
+    """The map's best scores (status 2) of unrestricted players, each with
+    its player's name, country and clan_id (clans.with_clans names the
+    clans, for an API that shows them); best orders them by pp in relax and
+    autopilot modes and by score otherwise, recent by play time, newest
+    first (as bancho.py does, recent lists bests too)."""
     values: dict[str, Any] = {"map_md5": map_md5, "mode": mode, "limit": limit}
     conditions = [
         "s.map_md5 = :map_md5",
@@ -143,14 +145,13 @@ async def map_scores(
         order, index = f"s.{by} DESC, s.play_time ASC, s.id ASC", f"api_scores_map_{by}_index"
     else:
         order, index = "s.play_time DESC, s.id DESC", "api_scores_map_recent_index"
-    rows = await db.fetch_all(
+    return await db.fetch_all(
         f"SELECT {_columns('s', _MAP_SCORE_COLUMNS)}, u.name AS player_name,"
         " u.country AS player_country, u.clan_id"
         f" FROM scores s{force_index(db, index)} JOIN users u ON u.id = s.userid"
         f" WHERE {' AND '.join(conditions)} ORDER BY {order} LIMIT :limit",
         values,
     )
-    return await clans.with_clans(db, rows)
 
 
 async def score_by_id(db: Database, score_id: int) -> dict[str, Any] | None:

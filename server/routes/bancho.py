@@ -245,10 +245,9 @@ async def get_map_scores(request: Request) -> Response:
     mods = _mods_filter(params)
     limit = _limit(params, 50)
     beatmap = await _beatmap(request, params, min_id=0)
-    rows = await scores.map_scores(
-        _db(request), map_md5=beatmap["md5"], mode=mode, scope=scope, mods=mods, limit=limit
-    )
-    return success(scores=[fmt.map_score(row) for row in rows])
+    db = _db(request)
+    rows = await scores.map_scores(db, map_md5=beatmap["md5"], mode=mode, scope=scope, mods=mods, limit=limit)
+    return success(scores=[fmt.map_score(row) for row in await clans.with_clans(db, rows)])
 
 
 async def get_score_info(request: Request) -> Response:
