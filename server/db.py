@@ -371,15 +371,15 @@ async def _on_connection(connection: Any, statement: str, values: Any, want: int
         rows = await cursor.fetchall()
         if not rows:
             return None if want == _FIRST_VALUE else []
-        names, floats = _layout(cursor.description or ())
+        names, floats, named_floats = _layout(cursor.description or ())
         if want == _ROWS:
             found = [dict(zip(names, row)) for row in rows]
-            for _, name, decimals, scale in floats:
+            for name, decimals, scale in named_floats:
                 _as_text_protocol(found, name, decimals, scale)
             return found
         if floats:
             rows = [list(row) for row in rows]
-            for position, _, decimals, scale in floats:
+            for position, decimals, scale in floats:
                 _as_text_protocol(rows, position, decimals, scale)
         if want == _FIRST_VALUE:
             return rows[0][0]
@@ -392,25 +392,28 @@ _MYSQL_FLOAT, _NOT_FIXED_DEC = 4, 31
 # a result's column names and FLOAT columns, by its description: asyncmy
 # keeps one description per prepared statement and connection, so this is
 # worked out once for each (sqlite3's, new every time, are not kept)
-Floats = list[tuple[int, str, int, float | None]]
-_LAYOUTS: dict[int, tuple[Any, list[str], Floats]] = {}
+_Layout = tuple[list[str], list[tuple[int, int, float | None]], list[tuple[str, int, float | None]]]
+_LAYOUTS: dict[int, tuple[Any, _Layout]] = {}
 _LAYOUTS_KEPT = 4096
 
 
-def _layout(description: Any) -> tuple[list[str], Floats]:
-    """The column names, and (position, name, decimals, 10 ** decimals where
-    that is exact to use) of each FLOAT column."""
+def _layout(description: Any) -> _Layout:
+    """The column names, and each FLOAT column's (position, decimals, 10 **
+    decimals where that is exact to use), and the same by name for the
+    FLOATs a row's dict keeps (of columns sharing a name, the last)."""
     kept = _LAYOUTS.get(id(description))
     if kept is not None and kept[0] is description:  # held here, so its id is still its own
-        return kept[1], kept[2]
+        return kept[1]
     names = [column[0] for column in description]
-    floats = [(i, column[0], column[5], 10.0 ** column[5] if column[5] <= 12 else None)
+    last = {name: i for i, name in enumerate(names)}
+    floats = [(i, column[5], 10.0 ** column[5] if column[5] <= 12 else None)
               for i, column in enumerate(description) if column[1] == _MYSQL_FLOAT]
+    layout = (names, floats, [(names[i], decimals, scale) for i, decimals, scale in floats if last[names[i]] == i])
     if description and description[0][1] is not None:  # asyncmy's: sqlite3 describes no types
         if len(_LAYOUTS) >= _LAYOUTS_KEPT:
             _LAYOUTS.clear()
-        _LAYOUTS[id(description)] = (description, names, floats)
-    return names, floats
+        _LAYOUTS[id(description)] = (description, layout)
+    return layout
 
 
 def _as_text_protocol(rows: list[Any], key: Any, decimals: int, scale: float | None) -> None:

@@ -90,6 +90,22 @@ def test_float_columns_keep_their_declared_decimals(demo_url):
     assert any(value != int(value) for value in values)
 
 
+def test_columns_sharing_a_name_read_as_the_text_protocol(demo_url):
+    # a row's dict keeps the last of them: a FLOAT shadowed by a later
+    # column is not rounded in its place, and a FLOAT kept last is
+    queries = ["SELECT a AS v, id AS v FROM float_shapes ORDER BY id",
+               "SELECT id AS v, c AS v, b FROM float_shapes ORDER BY id"]
+
+    async def both() -> list[tuple[list, list]]:
+        async with Database(demo_url) as db:
+            return [(await db.fetch_all(query), await _text_protocol_rows(demo_url, query)) for query in queries]
+
+    (ids, ids_text), (floats, floats_text) = run(both())
+    assert ids == ids_text and [row["v"] for row in ids] == [1, 2, 3, 4]
+    assert all(type(row["v"]) is int for row in ids)  # 1 == 1.0: the type tells
+    assert floats == floats_text and floats[0]["v"] == 0.10000000149012  # FLOAT(20,14) prints its noise
+
+
 def test_statements_are_prepared_once_per_connection(demo_url):
     query = "SELECT name FROM users WHERE id = :id"
 

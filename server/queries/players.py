@@ -134,9 +134,9 @@ async def search_players(db: Database, text: str) -> list[dict[str, Any]]:
 # worker's 150 MB memory target
 NAME_INDEX_MAX_PLAYERS = 100_000
 # searches an index remembers the answer to, by their total of names (a
-# reference each, and about 35 bytes of JSON once encoded: some 20 MB at
+# reference each, and about 35 bytes of JSON once encoded: some 11 MB at
 # this bound)
-NAME_INDEX_REMEMBERED = 500_000
+NAME_INDEX_REMEMBERED = 250_000
 
 
 class Answer(list):
