@@ -131,11 +131,12 @@ async def with_extras(db: Database, rows: list[dict[str, Any]]) -> list[dict[str
     if not rows:
         return rows
     store = snapshots(db)
-    creators = await store.get_many("creator_id", {_creator_key(row["creator"]) for row in rows}, _user_ids)
+    keys = [_creator_key(row["creator"]) for row in rows]
+    creators = await store.get_many("creator_id", set(keys), _user_ids)
     favourites = await store.get_many("favourites", {row["set_id"] for row in rows}, _favourite_counts)
     ratings = await store.get_many("rating", {row["md5"] for row in rows}, _average_ratings)
-    for row in rows:
-        row["creator_id"] = creators[_creator_key(row["creator"])]
+    for row, key in zip(rows, keys):
+        row["creator_id"] = creators[key]
         row["favourite_count"] = favourites[row["set_id"]] or 0
         row["rating"] = ratings[row["md5"]]
     return rows

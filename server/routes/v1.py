@@ -278,7 +278,7 @@ async def _player_scores(request: Request, params: V1Params, **listing: Any) -> 
     if mode is None or (user_id is None and name is None):
         return 0, []
     if user_id is None:
-        player = await _player(request, params)
+        player = await players.player_by_name(_db(request), name)  # restricted: the listing's query tells
         if player is None:
             return 0, []
         user_id = player["id"]
