@@ -406,3 +406,84 @@ def test_a_memo_is_emptied_past_its_bound_its_age_or_a_write(backend, seeded):
             assert young.memo("facts") == {}  # at age 0 nothing is kept
 
     run(go())
+
+
+def _rename(url: str, user_id: int, name: str) -> None:
+    """A rename by another process (the game server): its own Database."""
+    async def go() -> None:
+        async with Database(url) as db:
+            await db.execute("UPDATE users SET name = :name, safe_name = :safe WHERE id = :id",
+                             {"name": name, "safe": name.lower(), "id": user_id})
+    run(go())
+
+
+def test_a_listings_player_comes_from_the_snapshots(backend, seeded):
+    """The player a listing endpoint looks up is held like a map: the
+    listing is then its one query; another process's rename shows once the
+    snapshot ages, this process's own write at once; callers get copies."""
+    def listed_name(client: TestClient, query: str) -> tuple[int, str | None]:
+        answer = client.get(f"/v1/get_player_scores?{query}&scope=recent")
+        return answer.status_code, answer.json()["player"]["name"] if answer.status_code == 200 else None
+
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=3600))) as client:
+        db: Database = client.app.state.db
+        assert listed_name(client, "id=3") == (200, "Alpha")
+        before = db.query_count
+        assert listed_name(client, "id=3") == (200, "Alpha")
+        assert db.query_count - before == 1  # the scores alone
+        assert listed_name(client, "name=alpha") == (200, "Alpha")
+        _rename(seeded, 3, "Renamed")
+        assert listed_name(client, "id=3") == (200, "Alpha")  # held
+        assert listed_name(client, "name=alpha") == (200, "Alpha")
+        assert listed_name(client, "name=renamed") == (200, "Renamed")  # not held: read
+
+        async def mutate() -> dict:
+            row = await players.held_player(db, user_id=4)
+            row["name"] = "changed by a caller"
+            return await players.held_player(db, user_id=4)
+
+        assert client.portal.call(mutate)["name"] == "Bravo"
+        client.portal.call(db.execute, "UPDATE users SET name = 'Own', safe_name = 'own' WHERE id = 3")
+        assert listed_name(client, "id=3") == (200, "Own")  # this process wrote: read again
+        assert listed_name(client, "name=alpha") == (404, None)
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=0))) as client:
+        _rename(seeded, 3, "Alpha")
+        assert listed_name(client, "id=3") == (200, "Alpha")
+        assert listed_name(client, "name=own") == (404, None)
+
+
+def test_a_players_listing_leaves_out_unknown_maps_and_reads_on(backend, seeded):
+    """Recent scores are not joined to their maps: a score on a map the
+    server does not know is left out once the maps are read, and the next
+    page of scores makes up the limit."""
+    known = {"91": "1" * 32, "92": "2" * 32}
+
+    async def add(url: str) -> None:
+        async with Database(url) as db:
+            for map_id, md5 in known.items():
+                await db.execute(
+                    "INSERT INTO maps (id, set_id, status, md5, artist, title, version, creator, filename,"
+                    " last_update, total_length, max_combo, frozen, plays, passes, mode, bpm, cs, ar, od, hp, diff)"
+                    " VALUES (:id, 90, 2, :md5, 'a', 't', 'v', 'c', 'f.osu', '2020-01-01 00:00:00',"
+                    " 60, 100, 0, 0, 0, 0, 120, 4, 9, 8, 5, 5.5)", {"id": int(map_id), "md5": md5})
+            # newest first: 11 and 14 are on maps nobody knows
+            for score_id, md5, day in ((11, "e" * 32, 9), (12, known["91"], 8), (13, known["92"], 7),
+                                       (14, "f" * 32, 6), (15, known["91"], 5)):
+                await db.execute(
+                    "INSERT INTO scores (id, map_md5, score, pp, acc, max_combo, mods, n300, n100, n50, nmiss,"
+                    " ngeki, nkatu, grade, status, mode, play_time, time_elapsed, client_flags, userid, perfect,"
+                    " online_checksum) VALUES (:id, :md5, 1000, 10, 95.5, 50, 0, 90, 5, 0, 1, 0, 0, 'A', 1, 0,"
+                    " :played, 60000, 0, 5, 0, :checksum)",
+                    {"id": score_id, "md5": md5, "played": f"2024-01-0{day} 00:00:00", "checksum": str(score_id) * 16})
+
+    run(add(seeded))
+    with TestClient(create_app(backend.settings(seeded, snapshot_max_age=3600))) as client:
+        def recent(limit: int) -> list[int]:
+            answer = client.get(f"/v1/get_player_scores?id=5&scope=recent&limit={limit}")
+            assert answer.status_code == 200, answer.text
+            return [score["id"] for score in answer.json()["scores"]]
+
+        assert recent(1) == [12]
+        assert recent(2) == [12, 13]  # two pages: 11 and 14 are left out
+        assert recent(3) == [12, 13, 15]
+        assert recent(100) == [12, 13, 15]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import itertools
 from array import array
+from functools import partial
 from typing import Any, Sequence
 
 from ..constants import Privileges, fits_utf8mb3, safe_name
@@ -47,17 +48,36 @@ _INFO_SIZE = len(INFO_COLUMNS)
 
 
 async def player_by_id(db: Database, user_id: int) -> dict[str, Any] | None:
-    return await db.fetch_one(f"SELECT {_INFO_SELECT} FROM users u WHERE u.id = :id", {"id": user_id})
+    return await _fetch_player(db, column="id", value=user_id)
 
 
 async def player_by_name(db: Database, name: str) -> dict[str, Any] | None:
     if not fits_utf8mb3(name):
         return None
     # safe_name is how bancho.py looks names up: case- and space-insensitive
-    return await db.fetch_one(
-        f"SELECT {_INFO_SELECT} FROM users u WHERE u.safe_name = :safe_name",
-        {"safe_name": safe_name(name)},
-    )
+    return await _fetch_player(db, column="safe_name", value=safe_name(name))
+
+
+async def held_player(db: Database, *, user_id: int | None = None, name: str | None = None) -> dict[str, Any] | None:
+    """The player by id (or else name) as player_by_id gives it, from the
+    in-process snapshots when fresh, for the read endpoints that look a
+    player up before their own query (bancho.py answers those from its
+    player cache too): one statement of two for a player's listing. A
+    restriction or rename by another process shows within the snapshots'
+    age, as a map's changes do. A copy: the held row is shared."""
+    if user_id is not None:
+        key, read = ("player_id", user_id), partial(_fetch_player, column="id", value=user_id)
+    elif name is not None and fits_utf8mb3(name):
+        key = ("player_name", safe_name(name))
+        read = partial(_fetch_player, column="safe_name", value=key[1])
+    else:
+        return None
+    row = await snapshots(db).get(key, read)
+    return None if row is None else dict(row)
+
+
+async def _fetch_player(db: Database, *, column: str, value: Any) -> dict[str, Any] | None:
+    return await db.fetch_one(f"SELECT {_INFO_SELECT} FROM users u WHERE u.{column} = :value", {"value": value})
 
 
 async def player_stats(db: Database, user_id: int, modes: Sequence[int]) -> list[dict[str, Any]]:

@@ -77,7 +77,7 @@ async def _player(request: Request, params: Params, message: str, *, id_wins: bo
     """The player named by `id` or `name` (see _player_key), or a 400/404."""
     user_id, name = _player_key(params, message, id_wins=id_wins)
     db = _db(request)
-    row = await (players.player_by_id(db, user_id) if user_id is not None else players.player_by_name(db, name))
+    row = await players.held_player(db, user_id=user_id, name=name)
     if row is None:
         raise not_found("Player not found.")
     return row

@@ -153,12 +153,7 @@ def _unrestricted(row: dict[str, Any] | None) -> dict[str, Any] | None:
 async def _player(request: Request, params: V1Params) -> dict[str, Any] | None:
     """The unrestricted player `u` names (see _player_key), or None."""
     user_id, name = _player_key(params)
-    db = _db(request)
-    if user_id is not None:
-        return _unrestricted(await players.player_by_id(db, user_id))
-    if name is not None:
-        return _unrestricted(await players.player_by_name(db, name))
-    return None
+    return _unrestricted(await players.held_player(_db(request), user_id=user_id, name=name))
 
 
 def _replay_path(request: Request, score_id: int) -> Path:
@@ -278,7 +273,7 @@ async def _player_scores(request: Request, params: V1Params, **listing: Any) -> 
     if mode is None or (user_id is None and name is None):
         return 0, []
     if user_id is None:
-        player = await players.player_by_name(_db(request), name)  # restricted: the listing's query tells
+        player = await players.held_player(_db(request), name=name)  # restricted: the listing's query tells
         if player is None:
             return 0, []
         user_id = player["id"]
