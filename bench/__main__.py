@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
             if mariadb is not None:
                 mariadb.create_database(f"bench{number}")
                 url = mariadb.url(f"bench{number}")
-            reports.append(_one_run(args, url, users, scores, out, mariadb is not None))
+            reports.append(_one_run(args, url, users, scores, out, None if mariadb is None else mariadb.process.pid))
         if args.growth:
             _, text = compare.compare(*reports)
             (args.out / "growth.md").write_text(text)
@@ -74,7 +74,10 @@ def main(argv: list[str] | None = None) -> None:
             mariadb.stop()
 
 
-def _one_run(args: argparse.Namespace, url: str, users: int, scores: int, out: Path, throwaway: bool) -> dict:
+def _one_run(args: argparse.Namespace, url: str, users: int, scores: int, out: Path,
+             database_pid: int | None) -> dict:
+    """Generate one scale's data and measure it; database_pid: the throwaway
+    MariaDB's process (None for a database of your own), whose CPU is counted."""
     maps = args.maps if args.maps is not None else max(500, users)
     # the newest plays are from now, so "recent" listings have rows
     end = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None).isoformat()
@@ -82,10 +85,11 @@ def _one_run(args: argparse.Namespace, url: str, users: int, scores: int, out: P
     loaded = asyncio.run(generate.generate(url, users=users, maps=maps, scores=scores, seed=args.seed, end=end))
     meta = {"users": users, "maps": maps, "scores": scores, "seed": args.seed,
             "generate_seconds": loaded["seconds"], "rows": loaded["rows"],
-            "mariadb_buffer_pool_mb": args.buffer_pool_mb if throwaway else None}
+            "mariadb_buffer_pool_mb": args.buffer_pool_mb if database_pid is not None else None}
     generate.log(f"generated in {time.perf_counter() - started:.1f} s; measuring ...")
     report = run.run_bench(database_url=url, url=None, duration=args.duration, connections=args.connections,
-                           threads=args.threads, out=out, seed=args.seed, meta=meta, only=args.only)
+                           threads=args.threads, out=out, seed=args.seed, meta=meta, only=args.only,
+                           database_pid=database_pid)
     generate.log((out / "report.md").read_text())
     s = report["summary"]
     generate.log(f"report: {out}/report.md; ratio targets {s['ratio_targets_met']}/{s['endpoints']},"

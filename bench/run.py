@@ -17,6 +17,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import socket
 import subprocess
@@ -125,17 +126,42 @@ class RssSampler:
         self._thread.join()
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """The user and system CPU time a process has used so far (/proc)."""
+    if pid is None:
+        return None
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def wrk(base: str, paths: list[str], *, duration: float, connections: int, threads: int,
-        workdir: Path, pid: int | None) -> dict[str, Any]:
-    """One wrk run over the paths; figures from the Lua done() hook."""
+        workdir: Path, pid: int | None, cpu_pids: dict[str, int | None] | None = None) -> dict[str, Any]:
+    """One wrk run over the paths; figures from the Lua done() hook. With
+    cpu_pids ({"server": pid, "database": pid}), also the CPU time each of
+    those processes and wrk itself spent a request, in microseconds."""
     url_file = workdir / "paths.txt"
     url_file.write_text("\n".join(paths) + "\n")
     script = workdir / "rotate.lua"
     script.write_text(_LUA)
     cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration:g}s", "--timeout", "5s",
            "-s", str(script), base, "--", str(url_file)]
+    cpu_pids = cpu_pids or {}
+    cpu_before = {role: cpu_seconds(p) for role, p in cpu_pids.items()}
+    # wrk is the only child waited for meanwhile: its CPU is the children's growth
+    wrk_before = _children_cpu_seconds()
     with RssSampler(pid) as sampler:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
+    wrk_cpu = _children_cpu_seconds() - wrk_before
+    cpu_used = {role: (None if cpu_before[role] is None or (after := cpu_seconds(p)) is None
+                       else after - cpu_before[role]) for role, p in cpu_pids.items()}
     match = re.search(r"BENCH_JSON (\{.*\})", proc.stdout)
     if proc.returncode != 0 or not match:
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
@@ -152,6 +178,8 @@ def wrk(base: str, paths: list[str], *, duration: float, connections: int, threa
         "errors": errors,
         "non_2xx": raw["status"],
         "rss_peak_mb": round(sampler.peak, 1) if pid else None,
+        "cpu_us": {role: None if used is None or not raw["requests"] else round(1e6 * used / raw["requests"], 1)
+                   for role, used in {**cpu_used, "wrk": wrk_cpu}.items()},
     }
 
 
@@ -233,7 +261,8 @@ def stop_process(proc: subprocess.Popen) -> None:
 
 
 def run_bench(*, database_url: str, url: str | None, duration: float, connections: int, threads: int,
-              out: Path, seed: int, meta: dict[str, Any], only: list[str] | None = None) -> dict[str, Any]:
+              out: Path, seed: int, meta: dict[str, Any], only: list[str] | None = None,
+              database_pid: int | None = None) -> dict[str, Any]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     workdir = Path(tempfile.mkdtemp(prefix="bench-run-"))
@@ -256,7 +285,7 @@ def run_bench(*, database_url: str, url: str | None, duration: float, connection
 
         def measure_ceiling() -> None:
             sample = wrk(cbase, ["/ceiling"], duration=duration, connections=connections, threads=threads,
-                         workdir=workdir, pid=ceiling.pid)
+                         workdir=workdir, pid=ceiling.pid, cpu_pids={"server": ceiling.pid})
             ceilings.append(sample)
             log(f"  ceiling {sample['rps']:,.0f} req/s, p99 {sample['p99_ms']} ms")
 
@@ -288,7 +317,7 @@ def run_bench(*, database_url: str, url: str | None, duration: float, connection
                 measure_ceiling()
             wrk(url, paths, duration=1, connections=connections, threads=threads, workdir=workdir, pid=None)
             result = wrk(url, paths, duration=duration, connections=connections, threads=threads,
-                         workdir=workdir, pid=server_pid)
+                         workdir=workdir, pid=server_pid, cpu_pids={"server": server_pid, "database": database_pid})
             result.update(endpoint=name, kind=kind, target_ratio=TARGETS[kind],
                           example=paths[0].replace(quote(key), "KEY"))
             result["meets_p99"] = result["p99_ms"] < P99_TARGET_MS
@@ -309,6 +338,7 @@ def run_bench(*, database_url: str, url: str | None, duration: float, connection
     for result in results:
         result["ratio"] = round(result["rps"] / ceiling_result["rps"], 4)
         result["meets_ratio"] = result["ratio"] >= TARGETS[result["kind"]]
+        result.update(cpu_bound(result, ceiling_result["rps"], os.cpu_count() or 1))
         log(f"  {result['endpoint']}: {100 * result['ratio']:.1f}% of the ceiling")
     report = {
         "meta": dict(meta, duration_s=duration, connections=connections, wrk_threads=threads,
@@ -330,6 +360,40 @@ def run_bench(*, database_url: str, url: str | None, duration: float, connection
     return report
 
 
+def cpu_bound(result: dict[str, Any], ceiling_rps: float, cpus: int) -> dict[str, Any]:
+    """What the CPU an endpoint's requests cost allows on this machine: the
+    server is one process on one core, and the server, the database and
+    wrk share every core, so no run can pass min(1 s / the server's CPU a
+    request, cores / everyone's). Beside it, how much CPU a request may
+    cost in all for the endpoint's target share of the ceiling. Empty when
+    the server's or the database's CPU was not measured (a server or
+    database of your own)."""
+    cpu = result.get("cpu_us") or {}
+    if any(cpu.get(role) is None for role in ("server", "database", "wrk")):
+        return {}
+    total = cpu["server"] + cpu["database"] + cpu["wrk"]
+    allowed = min(1e6 / cpu["server"], cpus * 1e6 / total) if cpu["server"] and total else None
+    return {
+        "cpu_total_us": round(total, 1),
+        "cpu_bound_rps": None if allowed is None else round(allowed, 1),
+        "cpu_bound_ratio": None if allowed is None else round(allowed / ceiling_rps, 4),
+        "cpu_budget_us": round(cpus * 1e6 / (result["target_ratio"] * ceiling_rps), 1),
+    }
+
+
+def _count(meta: dict[str, Any], key: str) -> str:
+    return f"{meta[key]:,}" if key in meta else "?"
+
+
+def _data_line(meta: dict[str, Any]) -> str:
+    """What was measured: the generated data set, when this run generated it
+    (python -m bench.run alone is given a database and knows nothing of it)."""
+    if "scores" not in meta:
+        return "Data: a database of your own (not generated by this run)."
+    return (f"Data: {_count(meta, 'scores')} scores, {_count(meta, 'users')} players, {_count(meta, 'maps')} maps"
+            f" (seed {meta.get('seed', '?')}); generated in {meta.get('generate_seconds', '?')} s.")
+
+
 def _ceiling_spread(meta: dict[str, Any]) -> str:
     samples = meta["ceiling_samples_rps"]
     return f"{len(samples)} measurements: " + ", ".join(f"{rps:,.0f}" for rps in samples) + " req/s"
@@ -344,9 +408,7 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         "",
         f"{meta.get('date')}; {meta.get('cpus')} CPUs; wrk {meta['connections']} connections,"
         f" {meta['wrk_threads']} threads, {meta['duration_s']:g} s per endpoint; one server process.",
-        f"Data: {meta.get('scores', '?'):,} scores, {meta.get('users', '?'):,} players,"
-        f" {meta.get('maps', '?'):,} maps (seed {meta.get('seed', '?')}); generated in"
-        f" {meta.get('generate_seconds', '?')} s.",
+        _data_line(meta),
         "",
         f"Ceiling (trivial Starlette JSON endpoint, same uvicorn settings): **{ceiling['rps']:,.0f} req/s**,"
         f" p50 {ceiling['p50_ms']} ms, p99 {ceiling['p99_ms']} ms: the median of {_ceiling_spread(meta)}"
@@ -370,11 +432,50 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         "![throughput as a share of the ceiling](report.png)",
         "",
     ]
+    lines += _cpu_section(report)
     (out / "report.md").write_text("\n".join(lines))
     try:
         plot(report, out / "report.png")
     except ImportError:
         log("matplotlib is not installed (pip install -e '.[bench]'): no plot")
+
+
+def _us(value: float | None) -> str:
+    return "?" if value is None else f"{value:,.0f}"
+
+
+def _cpu_section(report: dict[str, Any]) -> list[str]:
+    """Where each endpoint's requests spend the machine's CPU, and what that
+    allows against the target: the plain reason a target is missed."""
+    rows = [r for r in report["endpoints"] if "cpu_bound_rps" in r]
+    if not rows:
+        return []
+    ceiling, cpus = report["ceiling"], report["meta"].get("cpus") or 1
+    ceiling_cpu = ceiling.get("cpu_us") or {}
+    lines = [
+        "## Where the CPU goes",
+        "",
+        f"CPU time a request, in µs, of the server process, MariaDB and wrk, counted from /proc"
+        f" over each endpoint's run. The server is one process, so on one core at most, and all three share"
+        f" the machine's {cpus} cores: no run can pass min(1 s / server, {cpus} s / all), the throughput"
+        " the CPU allows. A target share of the ceiling needs the server at or under 1 s / (share x ceiling)"
+        f" a request and all three at or under {cpus} s / (share x ceiling). The ceiling's own request costs"
+        f" the server {_us(ceiling_cpu.get('server'))} µs and wrk {_us(ceiling_cpu.get('wrk'))} µs.",
+        "",
+        "| endpoint | server µs | MariaDB µs | wrk µs | all µs | the CPU allows | target needs: server, all |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in rows:
+        cpu, target_rps = r["cpu_us"], r["target_ratio"] * ceiling["rps"]
+        allowed = "?" if r["cpu_bound_rps"] is None else \
+            f"{r['cpu_bound_rps']:,.0f} req/s ({100 * r['cpu_bound_ratio']:.1f}%)"
+        needs = f"<= {1e6 / target_rps:,.0f}, <= {r['cpu_budget_us']:,.0f}"
+        if not r["meets_ratio"]:
+            needs = f"**{needs}**"
+        lines.append(f"| {r['endpoint']} | {_us(cpu['server'])} | {_us(cpu['database'])} | {_us(cpu['wrk'])} |"
+                     f" {_us(r['cpu_total_us'])} | {allowed} | {needs} |")
+    lines.append("")
+    return lines
 
 
 def plot(report: dict[str, Any], path: Path) -> None:
@@ -395,7 +496,7 @@ def plot(report: dict[str, Any], path: Path) -> None:
     meta = report["meta"]
     ax.set_xlabel(f"requests/s as % of the ceiling ({report['ceiling']['rps']:,.0f} req/s); black tick: target")
     rss = report["summary"]["rss_peak_mb"]
-    ax.set_title(f"{meta.get('scores', '?'):,} scores, {meta.get('users', '?'):,} players;"
+    ax.set_title(f"{_count(meta, 'scores')} scores, {_count(meta, 'users')} players;"
                  f" worker RSS peak {rss} MB", fontsize=9)
     ax.set_xlim(0, max(40, max(shares, default=0) * 1.3))
     ax.tick_params(axis="y", labelsize=8)
@@ -414,9 +515,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--only", action="append", help="run only this endpoint (repeatable)")
     parser.add_argument("--out", type=Path, default=HERE / "report")
+    parser.add_argument("--database-pid", type=int,
+                        help="the database server's process id on this machine, to report its CPU a request")
     args = parser.parse_args(argv)
     run_bench(database_url=args.database_url, url=args.url, duration=args.duration, connections=args.connections,
-              threads=args.threads, out=args.out, seed=args.seed, meta={}, only=args.only)
+              threads=args.threads, out=args.out, seed=args.seed, meta={}, only=args.only,
+              database_pid=args.database_pid)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,57 @@
+"""The benchmark's own arithmetic and report (bench/run.py), without a load
+run: the CPU counted from /proc, what that CPU allows against a target, and
+a report written for a database the run did not generate."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from bench import run
+
+
+def test_cpu_seconds_counts_this_process_and_nothing_for_none():
+    before = run.cpu_seconds(os.getpid())
+    deadline = time.process_time() + 0.05
+    while time.process_time() < deadline:
+        pass
+    assert run.cpu_seconds(os.getpid()) > before
+    assert run.cpu_seconds(None) is None
+    assert run.cpu_seconds(2**22 + 12345) is None  # no such process
+
+
+def test_cpu_bound_takes_the_tighter_of_one_core_and_all_cores():
+    listing = {"kind": "listing", "target_ratio": 0.15, "cpu_us": {"server": 200.0, "database": 300.0, "wrk": 20.0}}
+    bound = run.cpu_bound(listing, 10_000, 2)
+    # everyone's 520 us on 2 cores (3,846/s) is tighter than the server's own core (5,000/s)
+    assert bound["cpu_total_us"] == 520.0
+    assert round(bound["cpu_bound_rps"]) == 3846
+    assert bound["cpu_bound_ratio"] == 0.3846
+    assert bound["cpu_budget_us"] == round(2e6 / 1500, 1)
+    single = {"kind": "single", "target_ratio": 0.30, "cpu_us": {"server": 100.0, "database": 10.0, "wrk": 10.0}}
+    assert run.cpu_bound(single, 10_000, 2)["cpu_bound_rps"] == 10_000.0  # the server's core
+    # a server or database of your own: nothing is claimed
+    assert run.cpu_bound({**listing, "cpu_us": {"server": None, "database": 300.0, "wrk": 20.0}}, 10_000, 2) == {}
+
+
+def test_the_report_explains_a_missed_target_by_its_cpu(tmp_path):
+    ceiling = {"rps": 10_000.0, "p50_ms": 1.0, "p99_ms": 2.0, "cpu_us": {"server": 40.0, "wrk": 10.0}}
+    endpoint = {"endpoint": "get_map_scores", "kind": "listing", "rps": 1_200.0, "p50_ms": 20.0, "p99_ms": 40.0,
+                "errors": 0, "rss_peak_mb": 80.0, "target_ratio": 0.15, "ratio": 0.12, "meets_ratio": False,
+                "meets_p99": False, "cpu_us": {"server": 400.0, "database": 900.0, "wrk": 20.0}}
+    endpoint.update(run.cpu_bound(endpoint, ceiling["rps"], 2))
+    report = {
+        "meta": {"connections": 32, "wrk_threads": 2, "duration_s": 10.0, "cpus": 2, "date": "now",
+                 "ceiling_samples_rps": [10_000.0]},
+        "ceiling": ceiling,
+        "endpoints": [endpoint],
+        "summary": {"rss_peak_mb": 80.0, "meets_rss": True, "ratio_targets_met": 0, "p99_targets_met": 0,
+                    "endpoints": 1, "errors": 0},
+    }
+    run.write_report(report, tmp_path)
+    text = (tmp_path / "report.md").read_text()
+    assert "Data: a database of your own" in text  # python -m bench.run alone: no generated data to name
+    # 1,320 us in all on 2 cores allow 1,515/s; 15% of 10,000/s allows the server 667 us and all 1,333
+    assert "| get_map_scores | 400 | 900 | 20 | 1,320 | 1,515 req/s (15.2%) | **<= 667, <= 1,333** |" in text
+    assert "costs the server 40 µs and wrk 10 µs" in text
+    assert (tmp_path / "report.json").is_file()
