@@ -28,7 +28,9 @@ def compare(small: dict[str, Any], large: dict[str, Any]) -> tuple[list[dict[str
         change = r["ratio"] / s["ratio"] - 1
         rows.append({"endpoint": r["endpoint"], "small_share": s["ratio"], "large_share": r["ratio"],
                      "small_rps": s["rps"], "large_rps": r["rps"], "change": round(change, 4),
-                     "meets": change >= -MAX_DROP})
+                     "meets": change >= -MAX_DROP,
+                     "bytes": (s.get("bytes_per_response"), r.get("bytes_per_response")),
+                     "cpu_us": (s.get("cpu_total_us"), r.get("cpu_total_us"))})
     sm, lg = small["meta"], large["meta"]
     lines = [
         "# Growth check",
@@ -36,19 +38,29 @@ def compare(small: dict[str, Any], large: dict[str, Any]) -> tuple[list[dict[str
         f"From {sm.get('scores', 0):,} scores / {sm.get('users', 0):,} players to"
         f" {lg.get('scores', 0):,} scores / {lg.get('users', 0):,} players; throughput as a share of each"
         f" run's own ceiling ({small['ceiling']['rps']:,.0f} and {large['ceiling']['rps']:,.0f} req/s)."
-        f" Target: no drop larger than {100 * MAX_DROP:.0f}%.",
+        f" Target: no drop larger than {100 * MAX_DROP:.0f}%. Beside it, how large an answer is (bytes a"
+        " response, headers included) and how much CPU a request costs the server, MariaDB and wrk together"
+        " (see each report's \"Where the CPU goes\"), small -> large: a listing answers up to its limit of"
+        " rows, and on the small data set many players and maps have fewer than that.",
         "",
-        "| endpoint | small: req/s (share) | large: req/s (share) | change | target |",
-        "| --- | ---: | ---: | ---: | --- |",
+        "| endpoint | small: req/s (share) | large: req/s (share) | change | target | bytes a response |"
+        " CPU a request, µs |",
+        "| --- | ---: | ---: | ---: | --- | ---: | ---: |",
     ]
     for row in rows:
         lines.append(
             f"| {row['endpoint']} | {row['small_rps']:,.0f} ({100 * row['small_share']:.1f}%) |"
             f" {row['large_rps']:,.0f} ({100 * row['large_share']:.1f}%) | {100 * row['change']:+.1f}% |"
-            f" {'ok' if row['meets'] else '**missed**'} |")
+            f" {'ok' if row['meets'] else '**missed**'} | {_pair(row['bytes'])} | {_pair(row['cpu_us'])} |")
     met = sum(r["meets"] for r in rows)
     lines += ["", f"Within {100 * MAX_DROP:.0f}%: {met}/{len(rows)} endpoints.", ""]
     return rows, "\n".join(lines)
+
+
+def _pair(values: tuple[float | None, float | None]) -> str:
+    if None in values:
+        return "?"
+    return f"{values[0]:,.0f} -> {values[1]:,.0f}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -59,9 +59,9 @@ end
 done = function(summary, latency, requests)
   io.write("BENCH_JSON ")
   io.write(string.format(
-    '{"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, '
+    '{"requests": %d, "bytes": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, '
     .. '"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}\n',
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90),
+    summary.requests, summary.bytes, summary.duration, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency.max, summary.errors.connect, summary.errors.read,
     summary.errors.write, summary.errors.status, summary.errors.timeout))
 end
@@ -178,6 +178,8 @@ def wrk(base: str, paths: list[str], *, duration: float, connections: int, threa
         "errors": errors,
         "non_2xx": raw["status"],
         "rss_peak_mb": round(sampler.peak, 1) if pid else None,
+        # headers included: how much each answer carries (listings grow with the data)
+        "bytes_per_response": round(raw["bytes"] / raw["requests"]) if raw["requests"] else None,
         "cpu_us": {role: None if used is None or not raw["requests"] else round(1e6 * used / raw["requests"], 1)
                    for role, used in {**cpu_used, "wrk": wrk_cpu}.items()},
     }
@@ -462,8 +464,9 @@ def _cpu_section(report: dict[str, Any]) -> list[str]:
         f" a request and all three at or under {cpus} s / (share x ceiling). The ceiling's own request costs"
         f" the server {_us(ceiling_cpu.get('server'))} µs and wrk {_us(ceiling_cpu.get('wrk'))} µs.",
         "",
-        "| endpoint | server µs | MariaDB µs | wrk µs | all µs | the CPU allows | target needs: server, all |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| endpoint | bytes a response | server µs | MariaDB µs | wrk µs | all µs | the CPU allows |"
+        " target needs: server, all |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         cpu, target_rps = r["cpu_us"], r["target_ratio"] * ceiling["rps"]
@@ -472,7 +475,8 @@ def _cpu_section(report: dict[str, Any]) -> list[str]:
         needs = f"<= {1e6 / target_rps:,.0f}, <= {r['cpu_budget_us']:,.0f}"
         if not r["meets_ratio"]:
             needs = f"**{needs}**"
-        lines.append(f"| {r['endpoint']} | {_us(cpu['server'])} | {_us(cpu['database'])} | {_us(cpu['wrk'])} |"
+        lines.append(f"| {r['endpoint']} | {_us(r.get('bytes_per_response'))} | {_us(cpu['server'])} |"
+                     f" {_us(cpu['database'])} | {_us(cpu['wrk'])} |"
                      f" {_us(r['cpu_total_us'])} | {allowed} | {needs} |")
     lines.append("")
     return lines

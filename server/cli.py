@@ -120,7 +120,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     @contextlib.asynccontextmanager
     async def frozen_after_start(app: Any) -> AsyncIterator[None]:
         async with started(app):
-            # what start-up made (some 75,000 objects of the imported modules,
+            # what start-up made (some 60,000 objects of the imported modules,
             # the schema work) lives as long as the process: kept out of the
             # collector's full passes, each of which had walked all of it
             # and held every request for 25-50 ms every few seconds (p99)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 
-from bench import run
+from bench import compare, run
 
 
 def test_cpu_seconds_counts_this_process_and_nothing_for_none():
@@ -38,7 +38,8 @@ def test_the_report_explains_a_missed_target_by_its_cpu(tmp_path):
     ceiling = {"rps": 10_000.0, "p50_ms": 1.0, "p99_ms": 2.0, "cpu_us": {"server": 40.0, "wrk": 10.0}}
     endpoint = {"endpoint": "get_map_scores", "kind": "listing", "rps": 1_200.0, "p50_ms": 20.0, "p99_ms": 40.0,
                 "errors": 0, "rss_peak_mb": 80.0, "target_ratio": 0.15, "ratio": 0.12, "meets_ratio": False,
-                "meets_p99": False, "cpu_us": {"server": 400.0, "database": 900.0, "wrk": 20.0}}
+                "meets_p99": False, "cpu_us": {"server": 400.0, "database": 900.0, "wrk": 20.0},
+                "bytes_per_response": 14_250}
     endpoint.update(run.cpu_bound(endpoint, ceiling["rps"], 2))
     report = {
         "meta": {"connections": 32, "wrk_threads": 2, "duration_s": 10.0, "cpus": 2, "date": "now",
@@ -52,6 +53,18 @@ def test_the_report_explains_a_missed_target_by_its_cpu(tmp_path):
     text = (tmp_path / "report.md").read_text()
     assert "Data: a database of your own" in text  # python -m bench.run alone: no generated data to name
     # 1,320 us in all on 2 cores allow 1,515/s; 15% of 10,000/s allows the server 667 us and all 1,333
-    assert "| get_map_scores | 400 | 900 | 20 | 1,320 | 1,515 req/s (15.2%) | **<= 667, <= 1,333** |" in text
+    assert "| get_map_scores | 14,250 | 400 | 900 | 20 | 1,320 | 1,515 req/s (15.2%) | **<= 667, <= 1,333** |" in text
     assert "costs the server 40 µs and wrk 10 µs" in text
     assert (tmp_path / "report.json").is_file()
+
+
+def test_the_growth_check_shows_answer_sizes_and_cpu_beside_the_drop():
+    def report(rps: float, size: int, cpu: float, scores: int) -> dict:
+        return {"meta": {"scores": scores, "users": scores // 50}, "ceiling": {"rps": 10_000.0},
+                "endpoints": [{"endpoint": "get_player_scores(best)", "rps": rps, "ratio": rps / 10_000,
+                               "bytes_per_response": size, "cpu_total_us": cpu}]}
+
+    rows, text = compare.compare(report(4_000, 6_000, 400.0, 100_000), report(2_800, 9_000, 560.0, 1_000_000))
+    assert [(row["change"], row["meets"]) for row in rows] == [(-0.3, False)]
+    assert "| get_player_scores(best) | 4,000 (40.0%) | 2,800 (28.0%) | -30.0% | **missed** | 6,000 -> 9,000 |" \
+           " 400 -> 560 |" in text
