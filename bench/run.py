@@ -478,7 +478,18 @@ def _cpu_section(report: dict[str, Any]) -> list[str]:
         lines.append(f"| {r['endpoint']} | {_us(r.get('bytes_per_response'))} | {_us(cpu['server'])} |"
                      f" {_us(cpu['database'])} | {_us(cpu['wrk'])} |"
                      f" {_us(r['cpu_total_us'])} | {allowed} | {needs} |")
+    missed = [r for r in rows if not r["meets_ratio"] and r["cpu_bound_ratio"] is not None]
+    beyond = [r["endpoint"] for r in missed if r["cpu_bound_ratio"] < r["target_ratio"]]
+    within = [r["endpoint"] for r in missed if r["cpu_bound_ratio"] >= r["target_ratio"]]
     lines.append("")
+    if beyond:
+        lines.append(f"Missed share targets beyond what their CPU allows here ({len(beyond)}): {', '.join(beyond)}."
+                     " Their requests cost more CPU than the target leaves them; only cheaper requests meet it.")
+    if within:
+        lines.append(f"Missed share targets the CPU would allow ({len(within)}): {', '.join(within)}."
+                     " The run left CPU unused: requests waited (on the database, on each other) rather than worked.")
+    if beyond or within:
+        lines.append("")
     return lines
 
 
