@@ -69,9 +69,10 @@ def test_the_growth_check_shows_answer_sizes_and_cpu_beside_the_drop():
     def report(rps: float, size: int, cpu: float, scores: int) -> dict:
         return {"meta": {"scores": scores, "users": scores // 50}, "ceiling": {"rps": 10_000.0},
                 "endpoints": [{"endpoint": "get_player_scores(best)", "rps": rps, "ratio": rps / 10_000,
-                               "bytes_per_response": size, "cpu_total_us": cpu}]}
+                               "bytes_per_response": size, "cpu_total_us": cpu,
+                               "cpu_us": {"server": cpu / 2, "database": cpu / 2, "wrk": 0.0}}]}
 
     rows, text = compare.compare(report(4_000, 6_000, 400.0, 100_000), report(2_800, 9_000, 560.0, 1_000_000))
     assert [(row["change"], row["meets"]) for row in rows] == [(-0.3, False)]
     assert "| get_player_scores(best) | 4,000 (40.0%) | 2,800 (28.0%) | -30.0% | **missed** | 6,000 -> 9,000 |" \
-           " 400 -> 560 |" in text
+           " 400 -> 560 | 200 -> 280 |" in text
