@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 from ..constants import Privileges, fits_utf8mb3, safe_name
 from ..db import Database
-from ..snapshots import add_ranks, ranked_page, snapshots
+from ..snapshots import add_ranks, off_the_loop, ranked_page, snapshots
 from . import clans, force_index, in_list
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
@@ -220,6 +220,10 @@ async def _name_index(db: Database) -> NameIndex | None:
     if await db.fetch_val(f"SELECT COUNT(*) FROM users WHERE (priv & {mask}) = {mask}") > NAME_INDEX_MAX_PLAYERS:
         return None
     rows = await db.fetch_tuples(f"SELECT id, name FROM users WHERE (priv & {mask}) = {mask} ORDER BY id")
+    return await off_the_loop(_ascii_name_index, rows)
+
+
+def _ascii_name_index(rows: list[tuple[int, str]]) -> NameIndex | None:
     if not all(name.isascii() and "\n" not in name for _, name in rows):
         return None
     return NameIndex(rows)
