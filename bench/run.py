@@ -483,13 +483,12 @@ def _cpu_section(report: dict[str, Any]) -> list[str]:
     within = [r["endpoint"] for r in missed if r["cpu_bound_ratio"] >= r["target_ratio"]]
     lines.append("")
     if beyond:
-        lines.append(f"Missed share targets beyond what their CPU allows here ({len(beyond)}): {', '.join(beyond)}."
-                     " Their requests cost more CPU than the target leaves them; only cheaper requests meet it.")
+        lines += [f"Missed share targets beyond what their CPU allows here ({len(beyond)}): {', '.join(beyond)}."
+                  " Their requests cost more CPU than the target leaves them; only cheaper requests meet it.", ""]
     if within:
-        lines.append(f"Missed share targets the CPU would allow ({len(within)}): {', '.join(within)}."
-                     " The run left CPU unused: requests waited (on the database, on each other) rather than worked.")
-    if beyond or within:
-        lines.append("")
+        lines += [f"Missed share targets the CPU would allow ({len(within)}): {', '.join(within)}."
+                  " The run left CPU unused: requests waited (on the database, on each other) rather than worked.",
+                  ""]
     return lines
 
 
