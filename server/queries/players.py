@@ -62,7 +62,7 @@ async def held_player(db: Database, *, user_id: int | None = None, name: str | N
     """The player by id (or else name) as player_by_id gives it, from the
     in-process snapshots when fresh, for the read endpoints that look a
     player up before their own query (bancho.py answers those from its
-    player cache too): one statement of two for a player's listing. A
+    player cache too), so a player's listing is one statement, not two. A
     restriction or rename by another process shows within the snapshots'
     age, as a map's changes do. A copy: the held row is shared."""
     if user_id is not None:
