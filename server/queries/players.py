@@ -66,10 +66,9 @@ async def held_player(db: Database, *, user_id: int | None = None, name: str | N
     restriction or rename by another process shows within the snapshots'
     age, as a map's changes do. A copy: the held row is shared."""
     if user_id is not None:
-        key, read = ("player_id", user_id), partial(_fetch_player, column="id", value=user_id)
-    elif name is not None and fits_utf8mb3(name):
-        key = ("player_name", safe_name(name))
-        read = partial(_fetch_player, column="safe_name", value=key[1])
+        key, read = ("player_id", user_id), partial(player_by_id, user_id=user_id)
+    elif name is not None:
+        key, read = ("player_name", safe_name(name)), partial(player_by_name, name=name)
     else:
         return None
     row = await snapshots(db).get(key, read)
