@@ -250,6 +250,25 @@ class MariaDB:
                 proc.kill()
                 proc.wait()
 
+    def freeze(self, timeout: float = 10.0) -> None:
+        """Hang the server (SIGSTOP), as a server stuck on I/O would, and
+        return once every one of its threads has stopped: the signal is taken
+        by one thread, which stops the others in turn, so on a loaded machine
+        the server may go on answering for a while after kill() returns."""
+        if self.process is None or self.process.poll() is not None:
+            raise MariaDBError("freeze() needs a running server started by start_mariadb()")
+        self.process.send_signal(signal.SIGSTOP)
+        deadline = time.monotonic() + timeout
+        while not _all_threads_stopped(self.process.pid):
+            if time.monotonic() > deadline:
+                raise MariaDBError(f"mariadbd did not stop within {timeout:g}s of SIGSTOP")
+            time.sleep(0.005)
+
+    def thaw(self) -> None:
+        """Let a frozen server go on (SIGCONT); harmless on one not frozen."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGCONT)
+
     def start_server(self, timeout: float = STARTUP_TIMEOUT) -> None:
         """Start mariadbd again after stop_server(), on the same data
         directory, port and socket; returns once it accepts connections."""
@@ -415,6 +434,19 @@ def _start(server: str, install_db: str, admin: str, tmpdir: str,
         db.startup_seconds = time.monotonic() - t0
         return db
     raise MariaDBError(last_error)
+
+
+def _all_threads_stopped(pid: int) -> bool:
+    """Whether each live thread of the process is in the stopped state."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except FileNotFoundError:  # the thread has just exited
+            continue
+        state = stat[stat.rindex(")") + 2]  # the name in parentheses may hold anything
+        if state not in "TtZX":
+            return False
+    return True
 
 
 def _wait_ready(db: MariaDB, admin: str, proc: subprocess.Popen,

@@ -270,8 +270,7 @@ def own_mariadb() -> Iterator[MariaDB]:
     try:
         yield server
     finally:
-        if server.process is not None:
-            server.process.send_signal(signal.SIGCONT)  # in case a test left it frozen
+        server.thaw()  # in case a test left it frozen
         server.stop()
 
 
@@ -313,14 +312,14 @@ def test_mariadb_outage_answers_503_and_recovers_without_restart(own_mariadb, se
     serving()
 
     # the server hangs (SIGSTOP): every call is cut off at DB_TIMEOUT
-    own_mariadb.process.send_signal(signal.SIGSTOP)
+    own_mariadb.freeze()
     try:
         assert_unavailable(server, "/v1/get_player_info", id=3, scope="info")
         assert_unavailable(server, "/ready")
         response, took = server.get("/v1/get_player_count")
         assert response.status_code == 503 and took >= DB_TIMEOUT * 0.9
     finally:
-        own_mariadb.process.send_signal(signal.SIGCONT)
+        own_mariadb.thaw()
     serving()
 
     assert server.process.poll() is None and server.process.pid == pid
@@ -349,7 +348,7 @@ def test_failed_transactions_give_their_connections_back(own_mariadb):
             # fill the pool with ten healthy idle connections
             await asyncio.gather(*(db.fetch_val("SELECT SLEEP(0.1)") for _ in range(10)))
             assert db.pool_stats() == {"size": 10, "free": 10, "max": 10}
-            own_mariadb.process.send_signal(signal.SIGSTOP)
+            own_mariadb.freeze()
             try:
                 async def write() -> None:
                     async with db.transaction():
@@ -358,7 +357,7 @@ def test_failed_transactions_give_their_connections_back(own_mariadb):
                 outcomes = await asyncio.gather(*(write() for _ in range(10)), return_exceptions=True)
                 assert all(isinstance(outcome, DatabaseUnavailable) for outcome in outcomes), outcomes
             finally:
-                own_mariadb.process.send_signal(signal.SIGCONT)
+                own_mariadb.thaw()
             assert db.pool_stats()["size"] == 0
             assert await db.fetch_val("SELECT 1") == 1
             async with db.transaction():
