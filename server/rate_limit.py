@@ -18,6 +18,17 @@ The identity is, in this order of preference:
 Keys and tokens are never kept as they are: only a SHA-256 digest of them
 names a bucket, in memory and in Redis alike.
 
+A credential is counted before it is checked (checking takes the endpoint's
+own look-up), so each made-up key would get a fresh bucket. Requests whose
+credential the endpoint refuses (401) are therefore also charged to their
+client address, in a bucket of its own with the same rate and burst; once
+that is empty, the address's requests presenting any credential answer 429
+until a token is back, before anything is looked up. Valid credentials never
+take from it. Whether an address is refused is known in the process (no
+round trip on requests with a valid key): with Redis the failures are
+counted together, and each instance refuses the address from the first
+failure it charges to an empty bucket.
+
 With REDIS_URL unset the buckets live in the process (each instance limits
 on its own). With REDIS_URL set they live in Redis, updated by one Lua
 script run atomically on the Redis server with Redis' own clock, so any
@@ -70,12 +81,15 @@ class Decision:
     remaining: int
     # whole seconds until the next token (0 when allowed)
     retry_after: int
+    # seconds until the bucket holds a whole token again (0 while it does)
+    empty_for: float = 0.0
 
 
 def _decide(allowed: bool, tokens: float, rate: float) -> Decision:
+    empty_for = 0.0 if tokens >= 1 else (1 - tokens) / rate
     if allowed:
-        return Decision(True, int(tokens), 0)
-    return Decision(False, 0, max(1, math.ceil((1 - tokens) / rate)))
+        return Decision(True, int(tokens), 0, empty_for)
+    return Decision(False, 0, max(1, math.ceil(empty_for)), empty_for)
 
 
 class LocalBuckets:
@@ -212,7 +226,7 @@ def _digest(secret: bytes) -> str:
 
 def identity_of(scope: dict) -> str:
     """The bucket's name: `k:<digest>` for a v1 key, `a:<digest>` for an
-    Authorization credential, `ip:<address>` otherwise."""
+    Authorization credential, address_of(scope) otherwise."""
     query = scope.get("query_string", b"")
     if query.startswith(b"k=") or b"&k=" in query:
         for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=False):
@@ -224,6 +238,11 @@ def identity_of(scope: dict) -> str:
             if credential:
                 return "a:" + _digest(credential)
             break
+    return address_of(scope)
+
+
+def address_of(scope: dict) -> str:
+    """`ip:<address>` of the client; IPv6 by its /64."""
     client = scope.get("client")
     host = client[0] if client else "unknown"
     if ":" in host:
@@ -262,6 +281,14 @@ class RequestLimits:
         self.message = (
             f"Rate limit exceeded: at most {per_minute} requests a minute (bursts of {burst}). Retry after {{}} s."
         )
+        self.refused_message = (
+            f"Too many requests with invalid credentials from this address: at most {per_minute} a minute"
+            f" (bursts of {burst}). Retry after {{}} s."
+        )
+        # client address -> the time its requests with credentials are let
+        # through again (their failures' bucket is empty until then), in the
+        # order they were set; bounded as the in-process buckets are
+        self.refused_until: OrderedDict[str, float] = OrderedDict()
 
     async def __call__(self, scope, receive, send) -> None:
         if scope["type"] != "http":
@@ -275,25 +302,65 @@ class RequestLimits:
         if self.buckets is None or scope["path"] in EXEMPT_PATHS:
             await self.app(scope, receive, send)
             return
-        decision = self.buckets.take(identity_of(scope))
+        identity = identity_of(scope)
+        # the address a refused credential is charged to; None without one
+        address = None if identity.startswith("ip:") else address_of(scope)
+        if address is not None and (wait := self._refused_for(address)) > 0:
+            await self._refuse(send, self.refused_message, math.ceil(wait), [self.limit_header, _NONE_LEFT])
+            return
+        decision = self.buckets.take(identity)
         if not isinstance(decision, Decision):
             decision = await decision
         headers = [self.limit_header, (b"x-ratelimit-remaining", str(decision.remaining).encode())]
         if not decision.allowed:
-            if self.metrics is not None:
-                self.metrics.rate_limited += 1
-            retry = str(decision.retry_after).encode()
-            start, body = _json(429, self.message.format(decision.retry_after), [(b"retry-after", retry), *headers])
-            await send(start)
-            await send(body)
+            await self._refuse(send, self.message, decision.retry_after, headers)
             return
 
         async def send_with_headers(message) -> None:
             if message["type"] == "http.response.start":
+                if address is not None and message["status"] == 401:
+                    await self._charge_refused_credential(address)
                 message = dict(message, headers=[*message.get("headers", ()), *headers])
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+    async def _refuse(self, send, message: str, retry_after: int, headers: list[tuple[bytes, bytes]]) -> None:
+        if self.metrics is not None:
+            self.metrics.rate_limited += 1
+        start, body = _json(429, message.format(retry_after), [(b"retry-after", str(retry_after).encode()), *headers])
+        await send(start)
+        await send(body)
+
+    def _refused_for(self, address: str) -> float:
+        """Seconds the address's requests with credentials stay refused."""
+        until = self.refused_until.get(address)
+        if until is None:
+            return 0.0
+        wait = until - self.buckets.clock()
+        if wait <= 0:
+            del self.refused_until[address]
+        return wait
+
+    async def _charge_refused_credential(self, address: str) -> None:
+        decision = self.buckets.take(_REFUSED_PREFIX + address)
+        if not isinstance(decision, Decision):
+            decision = await decision
+        if decision.empty_for <= 0:
+            return
+        now = self.buckets.clock()
+        refused = self.refused_until
+        refused.pop(address, None)
+        refused[address] = now + decision.empty_for
+        # every wait is at most one token's time, so entries lapse about in
+        # the order they were made: the oldest are dropped first
+        while refused and (next(iter(refused.values())) <= now or len(refused) > MAX_BUCKETS):
+            refused.popitem(last=False)
+
+
+# the bucket charged with an address's requests whose credential was refused
+_REFUSED_PREFIX = "refused:"
+_NONE_LEFT = (b"x-ratelimit-remaining", b"0")
 
 
 def build(settings: Any, metrics: Any = None) -> LocalBuckets | RedisBuckets | None:

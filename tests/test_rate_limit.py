@@ -20,7 +20,7 @@ import pytest
 from starlette.testclient import TestClient
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from server import rate_limit
+from server import keys, rate_limit
 from server.app import create_app
 from server.settings import Settings, load_settings
 
@@ -134,6 +134,53 @@ def test_each_key_and_address_has_its_own_bucket(app):
             assert statuses[-1] == 429 and 429 not in statuses[:-1]
         # the same key from another address shares its bucket
         assert spend(second, 1, params={"k": "first-key"}) == [429]
+
+
+REFUSED = "Too many requests with invalid credentials from this address"
+KEYED_PATH = "/api/get_user"  # checks its key: a made-up one answers 401
+
+
+def made_up(client: TestClient, n: int, first: int = 0, **kwargs) -> list[int]:
+    """Statuses of n requests, each with a key never seen before."""
+    return [client.get(KEYED_PATH, params={"k": f"made-up-{first + i}", "u": "1"}, **kwargs).status_code
+            for i in range(n)]
+
+
+def test_refused_credentials_are_charged_to_the_client_address(app, client, clock):
+    with TestClient(app, client=("198.51.100.9", 40000)) as elsewhere:
+        key = client.portal.call(keys.create_key, app.state.db, "rate-limit")[1]
+        # a valid key never takes from the address's failures
+        assert [client.get(KEYED_PATH, params={"k": key, "u": "1"}).status_code for _ in range(BURST)] == [200] * BURST
+        # a fresh key each time no longer dodges the limit: the burst, then 429
+        assert made_up(client, BURST) == [401] * BURST
+        refused = client.get(KEYED_PATH, params={"k": "made-up-next", "u": "1"})
+        assert refused.status_code == 429
+        assert refused.headers["retry-after"] == "1"
+        assert refused.headers["x-ratelimit-remaining"] == "0"
+        assert refused.json() == {"status": f"{REFUSED}: at most {PER_MINUTE} a minute (bursts of {BURST}). Retry after 1 s."}
+        # refused before anything is looked up or counted: no bucket for that key
+        assert "k:" + rate_limit._digest(b"made-up-next") not in app.state.rate_limiter.buckets
+        # every credential from the address waits, a valid one and a bearer token too
+        assert client.get(KEYED_PATH, params={"k": key, "u": "1"}).status_code == 429
+        assert client.get("/api/v2/users/1", headers={"Authorization": "Bearer made-up"}).status_code == 429
+        # requests without one take from the address's own bucket, as before
+        assert spend(client, 1) == [200]
+        # another address is not concerned
+        assert made_up(elsewhere, 1, first=100) == [401]
+        # a token back: one more refused key, then 429 again
+        clock.now += 1.0
+        assert made_up(client, 2, first=200) == [401, 429]
+        clock.now += 0.5
+        assert client.get(KEYED_PATH, params={"k": key, "u": "1"}).headers["retry-after"] == "1"
+        clock.now += 0.5
+        assert client.get(KEYED_PATH, params={"k": key, "u": "1"}).status_code == 200
+        # a refused bearer token counts as a refused key does
+        clock.now += 3600
+        statuses = [client.get("/api/v2/users/1", headers={"Authorization": f"Bearer made-up-{i}"}).status_code
+                    for i in range(BURST + 1)]
+        assert statuses == [401] * BURST + [429]
+        metrics = client.get("/metrics").text
+        assert "osu_api_rate_limited_total 6" in metrics  # the 429s above
 
 
 def test_keys_are_kept_only_as_digests(app, client):
@@ -300,6 +347,19 @@ def test_two_instances_share_one_bucket_in_redis(tmp_path, redis_url, redis_sync
     assert not any("key-" in name for name in names)
     # Redis forgets a bucket once it would be full again
     assert 0 < redis_sync.pttl(names[0]) <= (BURST * 60 + 1) * 1000
+
+
+def test_instances_count_refused_credentials_together_in_redis(tmp_path, redis_url, redis_sync):
+    settings = make_settings(tmp_path, rate_limit_per_minute=1, redis_url=redis_url)
+    first_app, second_app = create_app(settings), create_app(settings)
+    with TestClient(first_app) as first, TestClient(second_app) as second:
+        statuses = [made_up(first if i % 2 else second, 1, first=i)[0] for i in range(4 * BURST)]
+        # the burst, counted in Redis; then the instance whose charge emptied
+        # the bucket refuses at once, and the other from its next failure
+        assert statuses == [401] * (BURST + 1) + [429] * (3 * BURST - 1)
+        assert first.get(PATH).status_code == 200  # the address's own bucket is untouched
+    names = {name.decode() for name in redis_sync.keys(rate_limit.REDIS_PREFIX + "refused:*")}
+    assert names == {rate_limit.REDIS_PREFIX + "refused:ip:testclient"}
 
 
 def test_concurrent_instances_never_over_grant(redis_url, redis_sync, monkeypatch):
