@@ -15,7 +15,8 @@ from starlette.responses import Response
 
 from . import demo, ops, rate_limit, snapshots
 from .db import Database, DatabaseUnavailable, primary_reads
-from .migrate import migrate
+from .migrate import migrate, reporter
+from .progress import LogLine
 from .responses import ApiError, JSONResponse
 from . import openapi
 from .routing import IndexedRouter
@@ -46,9 +47,15 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 async def prepare_database(db: Database, settings: Settings) -> None:
-    """Bring the schema up to date; an embedded database that starts out
-    empty gets the demo data, so a first start answers at once."""
-    await migrate(db)
+    """Bring the schema up to date, as `db migrate` does; an embedded
+    database that starts out empty gets the demo data, so a first start
+    answers at once."""
+    # on a connection of its own, with no DB_TIMEOUT: an index build on a
+    # large bancho.py table takes minutes (server/migrate.py)
+    async with Database(settings.database_url) as migrating:
+        applied = await migrate(migrating, reporter(LogLine(log)))
+    if applied:
+        log.info("migrations applied: %s", ", ".join(applied))
     if settings.is_embedded and settings.demo_on_empty and await demo.is_empty(db):
         await demo.load(db, settings.data_dir)
         log.info("loaded the demo data set into %s", settings.database_url)

@@ -12,9 +12,10 @@ import uuid
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
-from . import credentials, demo, fixtures, keys, oauth
-from .db import Database
-from .migrate import migrate
+from . import credentials, demo, fixtures, footprint, keys, oauth
+from .db import Database, dialect_of
+from .migrate import MigrationError, migrate, reporter
+from .progress import StatusLine
 from .settings import Settings, load_settings
 
 SETTINGS_HELP = (
@@ -59,6 +60,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Load the small deterministic demo data set (players, clans, maps, "
         "scores, stats, a map pool) into the database, after migrating it.",
     )
+    db_commands.add_parser(
+        "removal-sql",
+        help="print the SQL that removes what this service added to the database",
+        description="Print, for DATABASE_URL's kind of database, the SQL that drops every index "
+        "this service's migrations added to bancho.py's tables and every table of its own "
+        "(api_migrations last), leaving bancho.py's schema as its install made it. Nothing is "
+        "run: read it, then feed it to your database's client. A later `serve` or `db migrate` "
+        "adds it all again.",
+    )
     load = db_commands.add_parser(
         "load",
         help="load a JSON fixture file",
@@ -82,13 +92,22 @@ async def _with_database(settings: Settings, work: Work) -> str:
         return await work(db, settings)
 
 
+async def _migrated(db: Database) -> list[str]:
+    """migrate(), with the progress of long steps on standard error."""
+    line = StatusLine(sys.stderr, every=10.0)
+    try:
+        return await migrate(db, reporter(line))
+    finally:
+        line.close()
+
+
 async def _migrate(db: Database, settings: Settings) -> str:
-    applied = await migrate(db)
+    applied = await _migrated(db)
     return f"applied: {', '.join(applied)}" if applied else "the schema is up to date"
 
 
 async def _demo(db: Database, settings: Settings) -> str:
-    await migrate(db)
+    await _migrated(db)
     if not await demo.is_empty(db):
         raise fixtures.FixtureError("the database already has players; the demo data goes into an empty one")
     counts = await demo.load(db, settings.data_dir)
@@ -101,11 +120,23 @@ def _load(path: Path) -> Work:
         # report a bad file before touching the schema
         fixtures.validate(data)
         fixtures.validate_files(data)
-        await migrate(db)
+        await _migrated(db)
         counts = await fixtures.load(db, data, settings.data_dir)
         return f"loaded {path}: " + ", ".join(f"{n} {table}" for table, n in counts.items())
 
     return work
+
+
+def _removal_sql(settings: Settings) -> str:
+    dialect = dialect_of(settings.database_url)
+    added = footprint.added_indexes()
+    head = [
+        "-- What osu-api-server added to this database: "
+        f"{len(added)} indexes on bancho.py's tables, then its own tables.",
+        "-- bancho.py's tables, rows and own indexes are untouched; dropping an index rewrites no rows.",
+        "-- The service adds all of it again at its next start (or `db migrate`).",
+    ]
+    return "\n".join(head + footprint.removal_sql(dialect))
 
 
 def serve(settings: Settings, host: str | None, port: int | None) -> None:
@@ -160,12 +191,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _track_main(args, settings)
     if args.command == "users":
         return _users_main(args, settings)
+    if args.db_command == "removal-sql":
+        print(_removal_sql(settings))
+        return 0
     work = {"migrate": _migrate, "demo": _demo}.get(args.db_command) or _load(args.file)
     try:
         print(asyncio.run(_with_database(settings, work)))
-    except fixtures.FixtureError as exc:
+    except (fixtures.FixtureError, MigrationError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("interrupted: what was done is kept; run the command again to do the rest", file=sys.stderr)
+        return 130
     return 0
 
 
@@ -245,7 +282,7 @@ def _key_table(rows: list[dict]) -> str:
 
 def _keys_main(args: argparse.Namespace, settings: Settings) -> int:
     async def work(db: Database) -> tuple[int, str]:
-        await migrate(db)
+        await _migrated(db)
         if args.keys_command == "create":
             key_id, key = await keys.create_key(db, args.name)
             return 0, f"created API key {key_id} ({args.name}); it is shown only this once:\n{key}"
@@ -310,7 +347,7 @@ def _add_oauth_parser(commands) -> None:
 def _oauth_main(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> tuple[int, str]:
         async with Database(settings.database_url) as db:
-            await migrate(db)
+            await _migrated(db)
             if args.oauth_command == "create":
                 client_id, secret = await oauth.create_client(db, args.name)
                 return 0, (
@@ -377,7 +414,7 @@ async def ensure_api_key(db: Database, user_id: int) -> tuple[str, bool] | None:
 def _users_main(args: argparse.Namespace, settings: Settings) -> int:
     async def work() -> tuple[int, str]:
         async with Database(settings.database_url) as db:
-            await migrate(db)
+            await _migrated(db)
             found = await ensure_api_key(db, args.id)
         if found is None:
             return 1, f"error: no player with id {args.id}"
@@ -453,13 +490,11 @@ def _add_track_parser(commands) -> None:
 
 
 class _TrackProgress:
-    """Progress on standard error: one line redrawn in place on a terminal,
-    a plain line per batch otherwise (logs, cron mail)."""
+    """Progress on standard error: a bar redrawn in place on a terminal, a
+    plain line per batch otherwise (logs, cron mail)."""
 
     def __init__(self, stream) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.drawn = False
+        self.line = StatusLine(stream)
 
     def __call__(self, state) -> None:
         percent = 100 * state.players_done // state.players_total if state.players_total else 100
@@ -467,19 +502,14 @@ class _TrackProgress:
             f"snapshot: {state.players_done}/{state.players_total} players ({percent}%), "
             f"{state.snapshots} snapshots recorded"
         )
-        if self.tty:
+        if self.line.tty:
             width = 24
             filled = width * percent // 100
-            self.stream.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {text}\x1b[K")
-            self.drawn = True
-        else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+            text = f"[{'#' * filled}{'.' * (width - filled)}] {text}"
+        self.line.show(text)
 
     def close(self) -> None:
-        if self.tty and self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+        self.line.close()
 
 
 def _track_main(args: argparse.Namespace, settings: Settings) -> int:
@@ -489,7 +519,7 @@ def _track_main(args: argparse.Namespace, settings: Settings) -> int:
 
     async def work() -> track.JobProgress:
         async with Database(settings.database_url) as db:
-            await migrate(db)
+            await _migrated(db)
             return await track.run_job(
                 db, settings, batch=args.batch, since_days=args.since_days, resume=args.resume,
                 max_batches=args.max_batches, progress=progress,

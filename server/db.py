@@ -10,7 +10,7 @@ import functools
 import re
 import sqlite3
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Iterator, Mapping, TypeVar
+from typing import Any, AsyncIterator, Awaitable, Callable, Iterator, Mapping, TypeVar
 
 import databases
 
@@ -291,6 +291,17 @@ class Database:
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self)
+
+    @contextlib.asynccontextmanager
+    async def session(self) -> AsyncIterator[None]:
+        """Within the block, this task's statements all run on one connection
+        (of the primary), held until the block ends: for what belongs to a
+        connection rather than to a statement, such as MySQL's GET_LOCK, a
+        session variable or SQLite's BEGIN IMMEDIATE. Other tasks go on
+        using the pool."""
+        with primary_reads():
+            async with self._db.connection():
+                yield
 
     def pool_stats(self) -> dict[str, int] | None:
         """The MySQL connection pool's size (connections open or opening),

@@ -91,6 +91,9 @@ _SQLITE_REWRITES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"\s+COMMENT\s+'(?:[^']|'')*'", re.I), ""),
     (re.compile(r"\s+ON UPDATE CURRENT_TIMESTAMP", re.I), ""),
     (re.compile(r"\bUNIX_TIMESTAMP\(\)", re.I), "unixepoch()"),
+    # MySQL's online DDL clauses: SQLite builds an index in its own write
+    # transaction, the only way it has
+    (re.compile(r"\s+(?:ALGORITHM|LOCK)\s*=\s*\w+", re.I), ""),
     # an index name is unique in the whole SQLite schema, not per table
     (re.compile(r"^(DROP INDEX \S+)\s+ON\s+\S+$", re.I), r"\1"),
 ]

@@ -202,6 +202,17 @@ class MariaDB:
         return its tab-separated output (no column headers)."""
         return self._run_client(sql, database, f"SQL {sql[:80]!r}")
 
+    def spawn(self, sql: str, database: str | None = None) -> subprocess.Popen:
+        """Run SQL statements with the ``mariadb`` client in the background
+        (one session: a transaction held open while the test goes on, say);
+        wait() on the returned process."""
+        proc = subprocess.Popen(self._client_cmd(database), stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                env=self._client_env(), text=True)
+        assert proc.stdin is not None
+        proc.stdin.write(sql)
+        proc.stdin.close()
+        return proc
+
     def execute_sql_file(self, database: str, path: str | os.PathLike) -> None:
         """Load a .sql file like ``mariadb --database=<database> < path``."""
         with open(path, "rb") as f:

@@ -83,7 +83,7 @@ def expected_columns() -> dict[str, list[str]]:
     columns = {table: [c.name for c in cols] for table, cols in BASE_TABLES.items()}
     for migration in schema.migrations():
         columns.update({t: [c.name for c in cols] for t, cols in schema.tables(migration).items()})
-    columns[LEDGER] = ["name", "applied_at"]
+    columns[LEDGER] = ["name", "applied_at", "steps_done"]
     return columns
 
 
@@ -326,14 +326,14 @@ def test_numbered_migrations_apply_once_in_order(backend, monkeypatch):
 
     first, ledger, description, second, third, fourth, rows, final_ledger = run(go(backend.new_database_url()))
     assert first == ["base.sql", "0001_a.sql", "0002_b.sql"]
-    assert ledger == ["0001_a.sql", "0002_b.sql"]
+    assert sorted(ledger) == ["0001_a.sql", "0002_b.sql", "base.sql"]  # base.sql: made by us, so recorded
     assert description["columns"]["api_test_notes"] == ["id", "user_id", "note"]
     assert description["indexes"]["api_test_notes_user_id_index"] == ("api_test_notes", ("user_id",), False)
     assert second == []
     assert third == ["0003_c.sql"]
     assert fourth == []
     assert rows == [{"id": 1, "user_id": 3, "note": "kept", "pinned": 0}]  # data survived
-    assert [row["name"] for row in final_ledger] == ["0001_a.sql", "0002_b.sql", "0003_c.sql"]
+    assert [row["name"] for row in final_ledger] == ["0001_a.sql", "0002_b.sql", "0003_c.sql", "base.sql"]
     assert all(row["applied_at"] > 1_600_000_000 for row in final_ledger)
 
 
@@ -362,7 +362,7 @@ def test_a_migration_that_fails_part_way_leaves_nothing_behind_on_sqlite(tmp_pat
 
     tables, ledger, applied, fixed = run(broken_then_fixed())
     assert "users" in tables and "api_test_notes" not in tables  # base.sql went in, 0001 did not
-    assert ledger == []
+    assert ledger == [{"name": "base.sql"}]
     assert applied == ["0001_a.sql"]
     assert "api_test_notes" in fixed
 
@@ -377,11 +377,13 @@ def test_base_sql_failing_part_way_leaves_an_empty_sqlite_database(tmp_path, mon
             with pytest.raises(Exception, match="nowhere"):
                 await migrate(db)
             left = await db.table_names()
+            ledger = await db.fetch_all(f"SELECT * FROM {LEDGER}")
             monkeypatch.setattr(schema, "base_schema", lambda: real)
-            return left, await migrate(db)
+            return left, ledger, await migrate(db)
 
-    left, applied = run(go())
-    assert {t for t in left if not t.startswith("sqlite_")} == set()
+    left, ledger, applied = run(go())
+    assert {t for t in left if not t.startswith("sqlite_")} == {LEDGER}  # made first, on its own
+    assert ledger == []
     assert applied[0] == "base.sql"
 
 
