@@ -3,7 +3,8 @@
     python -m bench --scores 1000000 --users 20000
 
 starts a throwaway MariaDB (tests/mariadb_server.py), generates the data set
-(bench/generate.py), serves it with `python -m server serve` (one process),
+(bench/generate.py) as a bancho.py database, times `db migrate` on it
+(bench/migration.py), serves it with `python -m server serve` (one process),
 measures the ceiling and every endpoint with wrk (bench/run.py) and writes
 bench/report/report.{md,json,png}. Everything stays on 127.0.0.1.
 
@@ -21,7 +22,7 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import compare, generate, run
+from . import compare, generate, migration, run
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -83,10 +84,12 @@ def _one_run(args: argparse.Namespace, url: str, users: int, scores: int, out: P
     end = datetime.now(timezone.utc).replace(microsecond=0, tzinfo=None).isoformat()
     started = time.perf_counter()
     loaded = asyncio.run(generate.generate(url, users=users, maps=maps, scores=scores, seed=args.seed, end=end))
+    generate.log(f"generated in {time.perf_counter() - started:.1f} s; db migrate ...")
+    migrated = asyncio.run(migration.measure(url, say=generate.log))
+    generate.log(f"migrated in {migrated['seconds']:g} s; measuring ...")
     meta = {"users": users, "maps": maps, "scores": scores, "seed": args.seed,
-            "generate_seconds": loaded["seconds"], "rows": loaded["rows"],
+            "generate_seconds": loaded["seconds"], "rows": loaded["rows"], "migration": migrated,
             "mariadb_buffer_pool_mb": args.buffer_pool_mb if database_pid is not None else None}
-    generate.log(f"generated in {time.perf_counter() - started:.1f} s; measuring ...")
     report = run.run_bench(database_url=url, url=None, duration=args.duration, connections=args.connections,
                            threads=args.threads, out=out, seed=args.seed, meta=meta, only=args.only,
                            database_pid=database_pid)

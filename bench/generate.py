@@ -3,9 +3,11 @@
     python -m bench.generate --database-url mysql://u:p@127.0.0.1:3306/bench \\
         --users 20000 --maps 20000 --scores 1000000 --seed 1
 
-The same arguments give the same rows. The schema is created first
-(server.migrate.migrate); the database must hold no players yet (besides
-bancho.py's bot). Skew, as a live server has it:
+The same arguments give the same rows. bancho.py's schema is created first
+where there is none, as its install does (nothing of this service's: its
+migrations run afterwards, on the full data, as on a real server's); the
+database must hold no players yet (besides bancho.py's bot). Skew, as a
+live server has it:
 
 - maps: popularity follows a Zipf law (a handful of maps carry a large share
   of all plays), in sets of 1-6 difficulties, every mode and status;
@@ -43,7 +45,8 @@ from typing import Any, Iterator
 from server import constants
 from server.constants import Mods, Privileges
 from server.db import Database
-from server.migrate import migrate
+from server.migrate import create_bancho_schema
+from server.migration_steps import table_exists
 
 FIRST_USER_ID = 3
 FIRST_MAP_ID = 100_000
@@ -395,7 +398,10 @@ async def generate(
     started = time.perf_counter()
     end_dt = datetime.fromisoformat(end).replace(tzinfo=timezone.utc) if isinstance(end, str) else end
     async with Database(database_url) as db:
-        await migrate(db)
+        # a database as bancho.py's install leaves it: what this service
+        # adds (`db migrate`) comes after, on the full data, as it would
+        if not await table_exists(db, "users"):
+            await create_bancho_schema(db)
         if await db.fetch_val("SELECT COUNT(*) FROM users WHERE id >= 3"):
             raise SystemExit("the database already holds players: use an empty database")
         # bancho.py's bot is there; its stats rows too

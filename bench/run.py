@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from server.db import Database
+from . import migration
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -435,6 +436,8 @@ def write_report(report: dict[str, Any], out: Path) -> None:
         "",
     ]
     lines += _cpu_section(report)
+    if "migration" in meta:
+        lines += ["", *migration.report_lines(meta["migration"])]
     (out / "report.md").write_text("\n".join(lines))
     try:
         plot(report, out / "report.png")

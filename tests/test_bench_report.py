@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 
-from bench import compare, run
+from bench import compare, migration, run
 
 
 def test_cpu_seconds_counts_this_process_and_nothing_for_none():
@@ -76,3 +76,24 @@ def test_the_growth_check_shows_answer_sizes_and_cpu_beside_the_drop():
     assert [(row["change"], row["meets"]) for row in rows] == [(-0.3, False)]
     assert "| get_player_scores(best) | 4,000 (40.0%) | 2,800 (28.0%) | -30.0% | **missed** | 6,000 -> 9,000 |" \
            " 400 -> 560 | 200 -> 280 |" in text
+
+
+def test_the_report_shows_the_migration_of_the_generated_database():
+    measured = {
+        "seconds": 14.5, "applied": ["0001_api_keys.sql", "0006_listing_indexes.sql"],
+        "steps": [{"file": "0006_listing_indexes.sql", "step": "create index api_scores_user_best_index on scores",
+                   "seconds": 1.31}],
+        "added_indexes": [
+            {"table": "scores", "name": "api_scores_user_best_index", "columns": ["userid", "mode", "status", "pp"],
+             "mib": 26.6},
+            {"table": "maps", "name": "api_maps_md5_status_index", "columns": ["md5", "status"], "mib": None},
+        ],
+        "index_mib": {"scores": {"rows": 250.0, "before": 276.0, "after": 560.0},
+                      "maps": {"rows": None, "before": 1.0, "after": 2.5}},
+    }
+    text = "\n".join(migration.report_lines(measured))
+    assert "`db migrate` on the generated data, as bancho.py's install leaves a database: 14.5 s for 2 files." in text
+    assert "| scores | 250.0 | 276.0 | 560.0 |" in text
+    assert "| maps | ? | 1.0 | 2.5 |" in text
+    assert "| api_scores_user_best_index (userid, mode, status, pp) | scores | 26.6 | 1.31 |" in text
+    assert "| api_maps_md5_status_index (md5, status) | maps | ? | ? |" in text  # not measured, not built here

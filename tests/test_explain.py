@@ -22,6 +22,7 @@ from starlette.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not installed
 
 from bench.generate import generate  # noqa: E402
+from server.migrate import migrate  # noqa: E402
 from server import keys  # noqa: E402
 from server.app import create_app
 from server.db import Database
@@ -48,6 +49,7 @@ def explain_db(mariadb, tmp_path_factory) -> dict[str, Any]:
     async def setup() -> dict[str, Any]:
         await generate(url, users=400, maps=400, scores=8000, seed=5, quiet=True)
         async with Database(url) as db:
+            await migrate(db)  # (generate leaves a database as bancho.py's install does)
             _, key = await keys.create_key(db, "explain")
             user = await db.fetch_one(
                 "SELECT u.id, u.name FROM users u JOIN stats s ON s.id = u.id AND s.mode = 0"
