@@ -18,10 +18,8 @@ from .db import Database, DatabaseUnavailable, primary_reads
 from .migrate import migrate, reporter
 from .progress import LogLine
 from .responses import ApiError, JSONResponse
-from . import openapi
+from . import routes
 from .routing import IndexedRouter
-from .routes import account, bancho, ingest, pp, v1, v2
-from .routes import track as track_routes
 from .settings import Settings, load_settings
 from .track import snapshot_loop
 
@@ -94,11 +92,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
         },
     )
     # the route table, dispatched by path (server/routing.py)
-    app.router = IndexedRouter(
-        [*ops.routes(), *openapi.routes(), *bancho.routes(), *v1.routes(), *ingest.routes(), *account.routes(),
-         *pp.routes(), *track_routes.routes(), *v2.routes()],
-        lifespan=lifespan,
-    )
+    endpoints = routes.endpoints()
+    app.router = IndexedRouter([route for endpoint in endpoints for route in endpoint.routes()], lifespan=lifespan)
+    app.state.endpoints = endpoints
     app.state.db = db
     app.state.settings = settings
     app.state.metrics = ops.Metrics()

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
 
+from .endpoints import Endpoint, plain
 from .queries import players
 from .responses import ApiError
 
@@ -24,3 +26,11 @@ async def authorized_player(request: Request) -> dict[str, Any]:
     if player is None:
         raise ApiError(401, "Invalid API key.")
     return player
+
+
+async def authorized(endpoint: Endpoint, request: Request) -> Response:
+    """How an authorized endpoint is served: the key first (a 401 comes
+    before any 400), then the parameters as `plain` reads them; the handler
+    finds the key holder in request.state.player."""
+    request.state.player = await authorized_player(request)
+    return await plain(endpoint, request)

@@ -20,10 +20,12 @@ from typing import Any, Iterable
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from .db import Database, DatabaseUnavailable
+from .endpoints import Endpoint
+from .params import Args
 from .responses import JSONResponse
+from .schemas import enum, json_body, obj, text_body
 
 log = logging.getLogger("server")
 # one JSON object per line and request; see access_line()
@@ -42,12 +44,12 @@ PREFIX = "osu_api"
 # --- the endpoints -----------------------------------------------------------
 
 
-async def health(request: Request) -> Response:
+async def health(request: Request, p: Args) -> Response:
     """Alive: answers without touching the database."""
     return JSONResponse({"status": "ok"})
 
 
-async def ready(request: Request) -> Response:
+async def ready(request: Request, p: Args) -> Response:
     """Ready for traffic: the database answers within DB_TIMEOUT, and so
     does the read replica when DATABASE_READ_URL is set."""
     db: Database = request.app.state.db
@@ -62,17 +64,20 @@ async def ready(request: Request) -> Response:
     return JSONResponse({"status": "ready"})
 
 
-async def metrics(request: Request) -> Response:
+async def metrics(request: Request, p: Args) -> Response:
     text = request.app.state.metrics.render(request.app.state.db)
     return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/health", health, methods=["GET"], name="ops:health"),
-        Route("/ready", ready, methods=["GET"], name="ops:ready"),
-        Route("/metrics", metrics, methods=["GET"], name="ops:metrics"),
-    ]
+TAG = "operations"
+ENDPOINTS: list[Endpoint] = [
+    Endpoint("health", health, "The process answers", TAG, ("/health",),
+             answers={200: json_body(obj({"status": enum("ok")}))}),
+    Endpoint("ready", ready, "The database answers", TAG, ("/ready",),
+             answers={200: json_body(obj({"status": enum("ready")}))}),
+    Endpoint("metrics", metrics, "Prometheus metrics", TAG, ("/metrics",),
+             answers={200: text_body("Prometheus text format 0.0.4", "text/plain")}),
+]
 
 
 async def database_unavailable(request: Request, exc: Exception) -> Response:

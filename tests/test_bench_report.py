@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 
-from bench import compare, migration, run
+from bench import compare, migration, parsing, run
 
 
 def test_cpu_seconds_counts_this_process_and_nothing_for_none():
@@ -97,3 +97,14 @@ def test_the_report_shows_the_migration_of_the_generated_database():
     assert "| maps | ? | 1.0 | 2.5 |" in text
     assert "| api_scores_user_best_index (userid, mode, status, pp) | scores | 26.6 | 1.31 |" in text
     assert "| api_maps_md5_status_index (md5, status) | maps | ? | ? |" in text  # not measured, not built here
+
+
+def test_reading_parameters_is_measured_per_endpoint_and_reported(tmp_path):
+    cost = parsing.read_cost_us("/v1/get_player_scores?scope=best&id=3&mode=0", repeat=50)
+    assert cost is not None and 0 < cost < 1000
+    assert parsing.read_cost_us("/v1/get_player_scores?scope=worst&id=3", repeat=5) is None  # refused
+    assert parsing.read_cost_us("/nowhere", repeat=5) is None
+    lines = run._reading_section({"endpoints": [{"endpoint": "get_player_scores", "params_us": 3.456},
+                                                {"endpoint": "search_players", "params_us": None}]})
+    assert "| get_player_scores | 3.46 |" in lines
+    assert not any("search_players" in line for line in lines)

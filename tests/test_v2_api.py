@@ -15,7 +15,7 @@ from conftest import run
 from server import oauth
 from server.constants import MapStatus, Privileges, ScoreStatus
 from server.db import Database
-from server.routes import v2 as v2_routes
+from server.routes.v2 import common as v2_common
 
 COOKIEZI = 3
 LEGACY = {}
@@ -250,13 +250,13 @@ def test_user_recent_scores_within_a_day(get, demo, monkeypatch):
     mine = sorted((s for s in demo.scores if s["userid"] == COOKIEZI and s["mode"] == 0
                    and s["map_md5"] in demo.maps_by_md5), key=lambda s: (s["play_time"], s["id"]))
     last = datetime.strptime(mine[-1]["play_time"], "%Y-%m-%d %H:%M:%S")
-    monkeypatch.setattr(v2_routes, "_utc_now", lambda: last + timedelta(hours=1))
+    monkeypatch.setattr(v2_common, "utc_now", lambda: last + timedelta(hours=1))
     day = [s for s in mine if datetime.strptime(s["play_time"], "%Y-%m-%d %H:%M:%S") > last - timedelta(hours=23)]
     with_fails = get("users/3/scores/recent?include_fails=1&limit=100")
     assert {s["id"] for s in with_fails} == {s["id"] for s in day}
     passed = get("users/3/scores/recent?limit=100")
     assert {s["id"] for s in passed} == {s["id"] for s in day if s["status"] != ScoreStatus.FAILED}
-    monkeypatch.setattr(v2_routes, "_utc_now", lambda: last + timedelta(days=2))
+    monkeypatch.setattr(v2_common, "utc_now", lambda: last + timedelta(days=2))
     assert get("users/3/scores/recent?include_fails=1") == []
 
 

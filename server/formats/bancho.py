@@ -8,6 +8,7 @@ from typing import Any, Iterable
 from ..constants import ClanPrivileges, mods_acronyms
 from ..queries.maps import MAP_COLUMNS
 from ..queries.players import INFO_COLUMNS, STATS_COLUMNS
+from ..schemas import INT, NSTR, NUM, STR, obj
 from .common import iso_datetime, json_datetime, picked, unprefixed
 
 
@@ -186,3 +187,28 @@ def match(row: dict[str, Any], refs: list[dict[str, Any]], slots: list[dict[str,
             for slot in slots
         },
     }
+
+
+# --- the shapes above, as JSON Schema (for the endpoints' declarations)
+
+BEATMAP_SCHEMA = obj({
+    "id": INT, "md5": STR, "set_id": INT, "artist": STR, "title": STR, "version": STR, "creator": STR,
+    "last_update": STR, "total_length": INT, "max_combo": INT, "status": INT, "plays": INT, "passes": INT,
+    "mode": INT, "bpm": NUM, "cs": NUM, "od": NUM, "ar": NUM, "hp": NUM, "diff": NUM,
+})
+SCORE_SCHEMA = obj({
+    "id": INT, "score": INT, "pp": NUM, "acc": NUM, "max_combo": INT, "mods": INT, "n300": INT, "n100": INT,
+    "n50": INT, "nmiss": INT, "ngeki": INT, "nkatu": INT, "grade": STR, "status": INT, "mode": INT,
+    "play_time": STR, "time_elapsed": INT,
+})
+PLAYER_INFO_SCHEMA = obj({
+    "id": INT, "name": STR, "safe_name": STR, "priv": INT, "country": STR, "silence_end": INT, "donor_end": INT,
+    "creation_time": INT, "latest_activity": INT, "clan_id": INT, "clan_priv": INT, "preferred_mode": INT,
+    "play_style": INT, "custom_badge_name": NSTR, "custom_badge_icon": NSTR, "userpage_content": NSTR,
+})
+PLAYER_STATS_SCHEMA = obj({
+    "id": INT, "mode": INT, "tscore": INT, "rscore": INT, "pp": NUM, "plays": INT, "playtime": INT, "acc": NUM,
+    "max_combo": INT, "total_hits": INT, "replay_views": INT, "xh_count": INT, "x_count": INT, "sh_count": INT,
+    "s_count": INT, "a_count": INT, "rank": INT, "country_rank": INT,
+})
+CLAN_MEMBER_SCHEMA = obj({"id": INT, "name": STR, "country": STR, "rank": STR})

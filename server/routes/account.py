@@ -16,7 +16,7 @@ import json
 import re
 import time
 import unicodedata
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
@@ -24,17 +24,22 @@ from starlette.datastructures import Headers, UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from .. import avatars, images
-from ..auth import authorized_player
-from ..constants import PLAYABLE_MODES, USERNAME_PATTERN, Privileges, safe_name
+from ..auth import authorized
+from ..constants import MAX_INT32, PLAYABLE_MODES, USERNAME_PATTERN, Privileges, safe_name
 from ..db import Database
+from ..endpoints import Endpoint
 from ..formats import account as fmt
 from ..formats import bancho as bancho_fmt
+from ..params import Args, PathValue, read_body
 from ..queries import account, players
-from ..params import read_body
 from ..responses import ApiError, JSONResponse, bad_request, success
+from ..schemas import (
+    BAD_REQUEST, BINARY, INT, OBJ, PLAYER_KEY, STR, UNAUTHORIZED, Schema, any_of, arr, binary_body, content,
+    enum, integer, json_body, nullable, obj, status_error, string,
+)
+from ..schemas import success as success_schema
 
 # set_player_info's fields are short: the longest, userpage_content, is 2048
 # characters, at most 12 bytes each as JSON \u escapes of a surrogate pair
@@ -66,8 +71,8 @@ def _media_type(headers: Headers) -> str:
 # --- get_friends ---------------------------------------------------------------
 
 
-async def get_friends(request: Request) -> Response:
-    player = await authorized_player(request)
+async def get_friends(request: Request, p: Args) -> Response:
+    player = request.state.player
     online_since = int(time.time()) - request.app.state.settings.presence_ttl
     rows = await account.friends(_db(request), player["id"], online_since)
     return success(friends=[fmt.friend(row) for row in rows])
@@ -164,14 +169,15 @@ def _play_style(value: Any, player: dict[str, Any]) -> dict[str, Any]:
     return {"play_style": style}
 
 
-# the fields set_player_info takes, in the order they are checked
-INFO_FIELDS: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {
-    "name": _name,
-    "userpage_content": _userpage,
-    "custom_badge_name": _badge_name,
-    "custom_badge_icon": _badge_icon,
-    "preferred_mode": _preferred_mode,
-    "play_style": _play_style,
+# the fields set_player_info takes, in the order they are checked: each
+# one's check, and what the body's documentation says of it
+INFO_FIELDS: dict[str, tuple[Callable[[Any, dict[str, Any]], dict[str, Any]], Schema]] = {
+    "name": (_name, string(2, 15, USERNAME_PATTERN.pattern)),
+    "userpage_content": (_userpage, nullable(string(max_length=2048))),
+    "custom_badge_name": (_badge_name, nullable(string(max_length=16))),
+    "custom_badge_icon": (_badge_icon, nullable(string(max_length=64, pattern=BADGE_ICON_PATTERN.pattern))),
+    "preferred_mode": (_preferred_mode, any_of(enum(*(int(m) for m in PLAYABLE_MODES)), STR)),
+    "play_style": (_play_style, any_of(integer(0, 15), STR)),
 }
 
 
@@ -206,8 +212,8 @@ def _form_fields(body: bytes) -> dict[str, Any]:
     return _no_duplicates(pairs)
 
 
-async def set_player_info(request: Request) -> Response:
-    player = await authorized_player(request)
+async def set_player_info(request: Request, p: Args) -> Response:
+    player = request.state.player
     _require_unrestricted(player)
     media = _media_type(request.headers)
     body = await read_body(request, MAX_INFO_BODY, f"Request body too large (max {MAX_INFO_BODY} bytes).")
@@ -229,7 +235,7 @@ async def set_player_info(request: Request) -> Response:
         raise bad_request(f"No fields to update. Settable: {', '.join(INFO_FIELDS)}.")
     # every field is checked before anything is written
     values: dict[str, Any] = {}
-    for name, check in INFO_FIELDS.items():
+    for name, (check, _) in INFO_FIELDS.items():
         if name in fields:
             values.update(check(fields[name], player))
 
@@ -296,8 +302,8 @@ def _avatar_lock(request: Request) -> asyncio.Lock:
     return lock
 
 
-async def set_avatar(request: Request) -> Response:
-    player = await authorized_player(request)
+async def set_avatar(request: Request, p: Args) -> Response:
+    player = request.state.player
     _require_unrestricted(player)
     settings = request.app.state.settings
     limit = settings.avatar_max_bytes
@@ -323,9 +329,8 @@ async def set_avatar(request: Request) -> Response:
     return success(avatar=fmt.avatar(player["id"], image, len(data)))
 
 
-async def get_avatar(request: Request) -> Response:
-    user_id: int = request.path_params["user_id"]
-    found = await run_in_threadpool(avatars.read, request.app.state.settings.avatars_dir, user_id)
+async def get_avatar(request: Request, p: Args) -> Response:
+    found = await run_in_threadpool(avatars.read, request.app.state.settings.avatars_dir, p.user_id)
     if found is None:
         return JSONResponse({"status": "Avatar not found."}, status_code=404)
     data, media_type = found
@@ -334,19 +339,39 @@ async def get_avatar(request: Request) -> Response:
     return Response(data, media_type=media_type, headers=headers)
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+# --- the declarations -----------------------------------------------------------
 
-ENDPOINTS: dict[str, tuple[Handler, list[str]]] = {
-    "get_friends": (get_friends, ["GET"]),
-    "set_player_info": (set_player_info, ["POST", "PUT"]),
-    "set_avatar": (set_avatar, ["POST", "PUT"]),
-}
+TAG = "bancho.py-style API (authorized)"
+FORBIDDEN = status_error("Restricted player, or a rename without supporter")
+TOO_LARGE = status_error("Request body too large")
+INFO_BODY = obj(optional={name: schema for name, (_, schema) in INFO_FIELDS.items()})
 
 
-def routes() -> list[BaseRoute]:
-    table: list[BaseRoute] = []
-    for name, (handler, methods) in ENDPOINTS.items():
-        table.append(Route(f"/v1/{name}", handler, methods=methods, name=f"account:{name}"))
-        table.append(Route(f"/{name}", handler, methods=methods, name=f"account:{name}:legacy"))
-    table.append(Route("/avatars/{user_id:int}", get_avatar, methods=["GET"], name="account:avatar"))
-    return table
+def _authorized(handler, summary: str, methods: tuple[str, ...], answers: dict[int | str, Schema],
+                body: Schema | None = None) -> Endpoint:
+    name = handler.__name__
+    return Endpoint(name, handler, summary, TAG, (f"/v1/{name}", f"/{name}"), methods,
+                    answers={401: UNAUTHORIZED, **answers}, security=PLAYER_KEY, body=body, serve=authorized)
+
+
+ENDPOINTS: list[Endpoint] = [
+    _authorized(get_friends, "The key holder's friends", ("GET",),
+                {200: json_body(success_schema(friends=arr(obj({"id": INT, "name": STR}))))}),
+    _authorized(set_player_info, "Update the key holder's profile fields", ("POST", "PUT"),
+                {200: json_body(success_schema(player=obj({"info": bancho_fmt.PLAYER_INFO_SCHEMA}))),
+                 400: BAD_REQUEST, 403: FORBIDDEN, 409: status_error("Username already taken"), 413: TOO_LARGE,
+                 415: status_error("Unsupported body type")},
+                body={"required": False, "content": content({"application/json": INFO_BODY,
+                                                             "application/x-www-form-urlencoded": INFO_BODY})}),
+    _authorized(set_avatar, "Replace the key holder's avatar (PNG, JPEG or GIF)", ("POST", "PUT"),
+                {200: json_body(success_schema(avatar=OBJ)), 400: BAD_REQUEST, 403: FORBIDDEN, 413: TOO_LARGE},
+                body={"required": True, "content": {
+                    **content({"image/png": BINARY, "image/jpeg": BINARY, "image/gif": BINARY}),
+                    "multipart/form-data": {"schema": obj({"avatar": BINARY})},
+                }}),
+    Endpoint("get_avatar", get_avatar, "The avatar set_avatar stored", "bancho.py-style API",
+             ("/avatars/{user_id:int}",),
+             params=(PathValue("user_id", integer(0, MAX_INT32), "a player id"),),
+             answers={200: binary_body("The image", "image/png", "image/jpeg", "image/gif"),
+                      404: status_error("Avatar not found")}),
+]

@@ -1,25 +1,31 @@
-"""Routes of the bancho.py-style JSON API: each handler reads and validates its
-parameters, calls the query layer, and shapes the answer with
-formats.bancho. Served under /v1/<name> and, as the older docs show, /<name>."""
+"""Routes of the bancho.py-style JSON API: each endpoint is declared once
+(ENDPOINTS, at the end: its parameters and answers, from which come the
+reading of each request and /openapi.json); each handler calls the query
+layer and shapes the answer with formats.bancho. Served under /v1/<name>
+and, as the older docs show, /<name>."""
 
 from __future__ import annotations
 
 import re
 import time
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
-from ..constants import MAX_INT32, PLAYABLE_MODES, USERNAME_PATTERN, parse_mod_acronyms
+from .. import replays, schemas
+from ..constants import PLAYABLE_MODES, USERNAME_PATTERN
 from ..db import Database
+from ..endpoints import Endpoint, Handler
 from ..formats import bancho as fmt
-from ..params import Params, query_values
+from ..params import Args, Choice, Flag, Integer, Mode, Mods, Param, Text
 from ..queries import clans, live, maps, players, pools, scores
-from .. import replays
 from ..responses import JSONResponse, bad_request, dumps, not_found, success
+from ..schemas import (
+    BAD_REQUEST, BOOL, INT, MAX_INT63, NINT, NSTR, NUM, OBJ, STR, Schema, any_of, arr, binary_body, enum, json_body, nullable, obj,
+    status_error,
+)
 from ..snapshots import MEMO_ROWS, snapshots
 
 MD5_PATTERN = re.compile(r"^[0-9a-fA-F]{32}$")
@@ -28,44 +34,49 @@ COUNTRY_PATTERN = re.compile(r"^[A-Za-z]{2}$")
 # bancho.py's smallest player id: 1 is the bot, 2 is reserved (ppy).
 MIN_PLAYER_ID = 3
 
+TAG = "bancho.py-style API"
+
+# --- parameters several endpoints share
+
+PLAYER = (
+    Integer("id", "the player's id (3 or more: 1 is the bot); exactly one of `id` and `name`",
+            minimum=MIN_PLAYER_ID),
+    Text("name", "the player's name (any case, spaces and underscores alike); exactly one of `id` and `name`",
+         max_length=15, pattern=USERNAME_PATTERN),
+)
+SCOPE_SCORES = Choice("scope", ("recent", "best"), required=True)
+MODS_FILTER = Mods(matching=True)
+
+
+def _map_params(min_id: int) -> tuple[Param, ...]:
+    return (Integer("id", "the map id (wins over md5)", minimum=min_id),
+            Text("md5", "the map's md5", min_length=32, max_length=32, pattern=MD5_PATTERN))
+
+
+def _limit(default: int) -> Param:
+    return Integer("limit", f"default {default}", default=default, minimum=1, maximum=100)
+
+
+def _endpoint(handler: Handler, summary: str, params: tuple[Param, ...], ok: Schema, *,
+              errors: tuple[int, ...] = (400, 404), answer: Schema | None = None,
+              not_found_text: str = "Not found") -> Endpoint:
+    """A GET endpoint served at /v1/<name> and, as the older docs show it, /<name>."""
+    name = handler.__name__
+    answers: dict[int | str, Schema] = {200: answer or json_body(ok, summary)}
+    for code in errors:
+        answers[code] = BAD_REQUEST if code == 400 else status_error(not_found_text)
+    return Endpoint(name, handler, summary, TAG, (f"/v1/{name}", f"/{name}"), params=params, answers=answers)
+
 
 def _db(request: Request) -> Database:
     return request.app.state.db
 
 
-def _mode(params: Params, default: int = 0) -> int:
-    mode = params.integer("mode", default, minimum=0, maximum=11)
-    if mode not in PLAYABLE_MODES:
-        raise bad_request("Invalid gamemode.")
-    return mode
-
-
-def _mods_filter(params: Params) -> scores.ModsFilter | None:
-    """`mods`: a number or acronyms ('HDDT'); a leading '=' (the default)
-    asks for scores with all of them, a leading '~' for any of them."""
-    text = params.string("mods", max_length=64)
-    if text is None or text == "":
-        return None
-    match = "any" if text.startswith("~") else "all"
-    body = text[1:] if text[0] in "=~" else text
-    if body.isdecimal():
-        mods = int(body)
-        if mods > MAX_INT32:
-            raise bad_request("Invalid 'mods': out of range.")
-    else:
-        parsed = parse_mod_acronyms(body)
-        if parsed is None:
-            raise bad_request("Invalid 'mods': expected a number or mod acronyms such as HDDT.")
-        mods = int(parsed)
-    return scores.ModsFilter(mods, match)
-
-
-def _player_key(params: Params, message: str, *, id_wins: bool = False) -> tuple[int | None, str | None]:
+def _player_key(p: Args, message: str, *, id_wins: bool = False) -> tuple[int | None, str | None]:
     """The `id` or the `name` that names a player, or a 400. Most endpoints
     want exactly one of the two; with id_wins (as bancho.py's most-played
     does) an id given beside a name is used and the name ignored."""
-    user_id = params.integer("id", minimum=MIN_PLAYER_ID)
-    name = params.string("name", pattern=USERNAME_PATTERN, max_length=15)
+    user_id, name = p.id, p.name
     if user_id is not None and id_wins:
         name = None
     if (user_id is None) == (name is None):
@@ -73,32 +84,25 @@ def _player_key(params: Params, message: str, *, id_wins: bool = False) -> tuple
     return user_id, name
 
 
-async def _player(request: Request, params: Params, message: str, *, id_wins: bool = False) -> dict[str, Any]:
+async def _player(request: Request, p: Args, message: str, *, id_wins: bool = False) -> dict[str, Any]:
     """The player named by `id` or `name` (see _player_key), or a 400/404."""
-    user_id, name = _player_key(params, message, id_wins=id_wins)
-    db = _db(request)
-    row = await players.held_player(db, user_id=user_id, name=name)
+    user_id, name = _player_key(p, message, id_wins=id_wins)
+    row = await players.held_player(_db(request), user_id=user_id, name=name)
     if row is None:
         raise not_found("Player not found.")
     return row
 
 
-async def _beatmap(request: Request, params: Params, *, min_id: int) -> dict[str, Any]:
+async def _beatmap(request: Request, p: Args) -> dict[str, Any]:
     """The map named by `id` or `md5` (the id wins when both are given), or a
     400/404."""
-    map_id = params.integer("id", minimum=min_id)
-    md5 = params.string("md5", min_length=32, max_length=32, pattern=MD5_PATTERN)
-    if map_id is None and md5 is None:
+    if p.id is None and p.md5 is None:
         raise bad_request("Must provide either id or md5!")
     db = _db(request)
-    row = await (maps.map_by_id(db, map_id) if map_id is not None else maps.map_by_md5(db, md5.lower()))
+    row = await (maps.map_by_id(db, p.id) if p.id is not None else maps.map_by_md5(db, p.md5.lower()))
     if row is None:
         raise not_found("Map not found.")
     return row
-
-
-def _limit(params: Params, default: int) -> int:
-    return params.integer("limit", default, minimum=1, maximum=100)
 
 
 def _online_since(request: Request) -> int:
@@ -109,10 +113,8 @@ def _online_since(request: Request) -> int:
 # --- players -----------------------------------------------------------------
 
 
-async def search_players(request: Request) -> Response:
-    params = Params(query_values(request))
-    text = params.string("q", min_length=2, max_length=32, required=True)
-    rows = await players.search_players(_db(request), text)
+async def search_players(request: Request, p: Args) -> Response:
+    rows = await players.search_players(_db(request), p.q)
     if isinstance(rows, players.Answer):  # the name index's, handed out again
         if rows.encoded is None:
             rows.encoded = orjson.Fragment(dumps(rows))
@@ -120,7 +122,7 @@ async def search_players(request: Request) -> Response:
     return success(results=len(rows), result=rows)
 
 
-async def get_player_count(request: Request) -> Response:
+async def get_player_count(request: Request, p: Args) -> Response:
     db = _db(request)
     # online: unrestricted players with a fresh session (the game server
     # reports them through the ingest API), the bot left out; the total
@@ -134,26 +136,23 @@ async def get_player_count(request: Request) -> Response:
     return success(counts={"online": online, "total": total})
 
 
-async def get_player_info(request: Request) -> Response:
-    params = Params(query_values(request))
-    scope = params.choice("scope", ("info", "stats", "all"), required=True)
-    if scope == "info":
-        player = await _player(request, params, "Must provide either id OR name!")
+async def get_player_info(request: Request, p: Args) -> Response:
+    if p.scope == "info":
+        player = await _player(request, p, "Must provide either id OR name!")
         return success(player={"info": fmt.player_info(player)})
-    user_id, name = _player_key(params, "Must provide either id OR name!")
+    user_id, name = _player_key(p, "Must provide either id OR name!")
     player, rows = await players.player_with_stats(_db(request), user_id=user_id, name=name, modes=PLAYABLE_MODES)
     if player is None:
         raise not_found("Player not found.")
     out: dict[str, Any] = {}
-    if scope == "all":
+    if p.scope == "all":
         out["info"] = fmt.player_info(player)
     out["stats"] = fmt.player_stats(rows)
     return success(player=out)
 
 
-async def get_player_status(request: Request) -> Response:
-    params = Params(query_values(request))
-    player = await _player(request, params, "Must provide either id OR name!")
+async def get_player_status(request: Request, p: Args) -> Response:
+    player = await _player(request, p, "Must provide either id OR name!")
     db = _db(request)
     # who holds a session, from a snapshot under the same rules as the
     # online count: most players asked about are offline and cost no query
@@ -165,25 +164,18 @@ async def get_player_status(request: Request) -> Response:
     return success(player_status={"online": False, "last_seen": player["latest_activity"]})
 
 
-async def get_player_scores(request: Request) -> Response:
-    params = Params(query_values(request))
-    scope = params.choice("scope", ("recent", "best"), required=True)
-    mode = _mode(params)
-    mods = _mods_filter(params)
-    limit = _limit(params, 25)
-    include_loved = params.boolean("include_loved", False)
-    include_failed = params.boolean("include_failed", True)
-    player = await _player(request, params, "Must provide either id OR name!")
+async def get_player_scores(request: Request, p: Args) -> Response:
+    player = await _player(request, p, "Must provide either id OR name!")
     db = _db(request)
     rows = await scores.player_scores(
         db,
         user_id=player["id"],
-        mode=mode,
-        scope=scope,
-        mods=mods,
-        limit=limit,
-        include_loved=include_loved,
-        include_failed=include_failed,
+        mode=p.mode,
+        scope=p.scope,
+        mods=p.mods,
+        limit=p.limit,
+        include_loved=p.include_loved,
+        include_failed=p.include_failed,
     )
     clan = await clans.clan_by_id(db, player["clan_id"]) if player["clan_id"] else None
     shown = snapshots(db).memo("bancho.beatmap", MEMO_ROWS)
@@ -203,29 +195,20 @@ def _shown_map(shown: dict[int, tuple[dict[str, Any], dict[str, Any]]], row: dic
     return held[1]
 
 
-async def get_player_most_played(request: Request) -> Response:
-    params = Params(query_values(request))
-    mode = _mode(params)
-    limit = _limit(params, 25)
-    player = await _player(request, params, "Must provide either id or name.", id_wins=True)
-    rows = await scores.most_played(_db(request), user_id=player["id"], mode=mode, limit=limit)
+async def get_player_most_played(request: Request, p: Args) -> Response:
+    player = await _player(request, p, "Must provide either id or name.", id_wins=True)
+    rows = await scores.most_played(_db(request), user_id=player["id"], mode=p.mode, limit=p.limit)
     return success(maps=[fmt.most_played(row) for row in rows])
 
 
-async def get_leaderboard(request: Request) -> Response:
-    params = Params(query_values(request))
-    sort = params.choice("sort", tuple(players.LEADERBOARD_SORTS), "pp")
-    mode = _mode(params)
-    limit = _limit(params, 50)
-    offset = params.integer("offset", 0, minimum=0)
-    country = params.string("country", min_length=2, max_length=2, pattern=COUNTRY_PATTERN)
+async def get_leaderboard(request: Request, p: Args) -> Response:
     rows = await players.leaderboard(
         _db(request),
-        mode=mode,
-        sort=sort,
-        limit=limit,
-        offset=offset,
-        country=country.lower() if country else None,
+        mode=p.mode,
+        sort=p.sort,
+        limit=p.limit,
+        offset=p.offset,
+        country=p.country.lower() if p.country else None,
     )
     return success(leaderboard=[fmt.leaderboard_row(row) for row in rows])
 
@@ -233,47 +216,36 @@ async def get_leaderboard(request: Request) -> Response:
 # --- maps and scores ---------------------------------------------------------
 
 
-async def get_map_info(request: Request) -> Response:
-    beatmap = await _beatmap(request, Params(query_values(request)), min_id=3)
-    return success(map=fmt.beatmap(beatmap))
+async def get_map_info(request: Request, p: Args) -> Response:
+    return success(map=fmt.beatmap(await _beatmap(request, p)))
 
 
-async def get_map_scores(request: Request) -> Response:
-    params = Params(query_values(request))
-    scope = params.choice("scope", ("recent", "best"), required=True)
-    mode = _mode(params)
-    mods = _mods_filter(params)
-    limit = _limit(params, 50)
-    beatmap = await _beatmap(request, params, min_id=0)
+async def get_map_scores(request: Request, p: Args) -> Response:
+    beatmap = await _beatmap(request, p)
     db = _db(request)
-    rows = await scores.map_scores(db, map_md5=beatmap["md5"], mode=mode, scope=scope, mods=mods, limit=limit)
+    rows = await scores.map_scores(db, map_md5=beatmap["md5"], mode=p.mode, scope=p.scope, mods=p.mods, limit=p.limit)
     return success(scores=[fmt.map_score(row) for row in await clans.with_clans(db, rows)])
 
 
-async def get_score_info(request: Request) -> Response:
-    params = Params(query_values(request))
-    score_id = params.integer("id", minimum=0, maximum=2**63 - 1, required=True)
-    row = await scores.score_by_id(_db(request), score_id)
+async def get_score_info(request: Request, p: Args) -> Response:
+    row = await scores.score_by_id(_db(request), p.id)
     if row is None:
         raise not_found("Score not found.")
     return success(score=fmt.score(row))
 
 
-async def get_replay(request: Request) -> Response:
+async def get_replay(request: Request, p: Args) -> Response:
     """The stored replay of a score: with headers (the default) the full
     .osr as bancho.py assembles it, without them the stored frame stream."""
-    params = Params(query_values(request))
-    score_id = params.integer("id", minimum=0, maximum=2**63 - 1, required=True)
-    include_headers = params.boolean("include_headers", True)
-    path = request.app.state.settings.replays_dir / f"{score_id}.osr"
+    path = request.app.state.settings.replays_dir / f"{p.id}.osr"
     try:
         frames = path.read_bytes()
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         raise not_found("Replay not found.") from None
     headers = {"Content-Description": "File Transfer"}
-    if not include_headers:
+    if not p.include_headers:
         return Response(frames, media_type="application/octet-stream", headers=headers)
-    row = await scores.replay_score(_db(request), score_id)
+    row = await scores.replay_score(_db(request), p.id)
     if row is None:
         raise not_found("Score not found.")
     name = replays.replay_filename(
@@ -287,25 +259,21 @@ async def get_replay(request: Request) -> Response:
 # --- clans and pools ---------------------------------------------------------
 
 
-async def get_clan(request: Request) -> Response:
-    params = Params(query_values(request))
-    clan_id = params.integer("id", minimum=1, required=True)
+async def get_clan(request: Request, p: Args) -> Response:
     db = _db(request)
-    clan = await clans.clan_by_id(db, clan_id)
+    clan = await clans.clan_by_id(db, p.id)
     if clan is None:
         raise not_found("Clan not found.")
-    members = await clans.clan_members(db, clan_id)
+    members = await clans.clan_members(db, p.id)
     return JSONResponse(fmt.clan(clan, members))
 
 
-async def get_mappool(request: Request) -> Response:
-    params = Params(query_values(request))
-    pool_id = params.integer("id", minimum=1, required=True)
+async def get_mappool(request: Request, p: Args) -> Response:
     db = _db(request)
-    pool = await pools.pool_by_id(db, pool_id, online_since=_online_since(request))
+    pool = await pools.pool_by_id(db, p.id, online_since=_online_since(request))
     if pool is None:
         raise not_found("Pool not found.")
-    slots = await pools.pool_maps(db, pool_id)
+    slots = await pools.pool_maps(db, p.id)
     # like get_clan, bancho.py answers the pool without a "status" key
     return JSONResponse(fmt.mappool(pool, slots))
 
@@ -313,40 +281,80 @@ async def get_mappool(request: Request) -> Response:
 # --- live matches ------------------------------------------------------------
 
 
-async def get_match(request: Request) -> Response:
-    params = Params(query_values(request))
-    match_id = params.integer("id", minimum=1, maximum=64, required=True)
+async def get_match(request: Request, p: Args) -> Response:
     db = _db(request)
     since = int(time.time()) - request.app.state.settings.match_ttl
-    state = await live.match_state(db, match_id, since)
+    state = await live.match_state(db, p.id, since)
     if state is None:
         raise not_found("Match not found.")
     return success(match=fmt.match(*state))
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+# --- the declarations --------------------------------------------------------
 
-ENDPOINTS: dict[str, Handler] = {
-    "search_players": search_players,
-    "get_player_count": get_player_count,
-    "get_player_info": get_player_info,
-    "get_player_status": get_player_status,
-    "get_player_scores": get_player_scores,
-    "get_player_most_played": get_player_most_played,
-    "get_map_info": get_map_info,
-    "get_map_scores": get_map_scores,
-    "get_score_info": get_score_info,
-    "get_replay": get_replay,
-    "get_leaderboard": get_leaderboard,
-    "get_clan": get_clan,
-    "get_mappool": get_mappool,
-    "get_match": get_match,
-}
+SCORE_ID = Integer("id", required=True, minimum=0, maximum=MAX_INT63)
+BEATMAP = fmt.BEATMAP_SCHEMA
+SCORE_FIELDS = fmt.SCORE_SCHEMA["properties"]
+CLAN_OF_ROW = {"clan_id": NINT, "clan_name": NSTR, "clan_tag": NSTR}
 
-
-def routes() -> list[BaseRoute]:
-    table: list[BaseRoute] = []
-    for name, handler in ENDPOINTS.items():
-        table.append(Route(f"/v1/{name}", handler, methods=["GET"], name=f"bancho:{name}"))
-        table.append(Route(f"/{name}", handler, methods=["GET"], name=f"bancho:{name}:legacy"))
-    return table
+ENDPOINTS: list[Endpoint] = [
+    _endpoint(search_players, "Players whose name contains the text",
+              (Text("q", required=True, min_length=2, max_length=32),),
+              schemas.success(results=INT, result=arr(obj({"id": INT, "name": STR})))),
+    _endpoint(get_player_count, "Online and total player counts", (),
+              schemas.success(counts=obj({"online": INT, "total": INT})), errors=()),
+    _endpoint(get_player_info, "A player's profile and/or statistics",
+              (Choice("scope", ("info", "stats", "all"), required=True), *PLAYER),
+              schemas.success(player=obj(optional={
+                  "info": fmt.PLAYER_INFO_SCHEMA,
+                  "stats": {"type": "object", "additionalProperties": fmt.PLAYER_STATS_SCHEMA}}))),
+    _endpoint(get_player_status, "Whether a player is online and what they do", PLAYER,
+              schemas.success(player_status=any_of(
+                  obj({"online": enum(False), "last_seen": INT}),
+                  obj({"online": enum(True), "login_time": NUM, "status": obj({
+                      "action": INT, "info_text": STR, "mode": INT, "mods": INT, "beatmap": nullable(BEATMAP)})}),
+              ))),
+    _endpoint(get_player_scores, "A player's best or recent scores",
+              (SCOPE_SCORES, Mode(), MODS_FILTER, _limit(25), Flag("include_loved", False),
+               Flag("include_failed", True), *PLAYER),
+              schemas.success(scores=arr(obj({**SCORE_FIELDS, "beatmap": BEATMAP})),
+                              player=obj({"id": INT, "name": STR,
+                                          "clan": nullable(obj({"id": INT, "name": STR, "tag": STR}))}))),
+    _endpoint(get_player_most_played, "The maps a player played most",
+              (Mode(), _limit(25),
+               Integer("id", "the player's id; `id` or `name` (the id wins)", minimum=MIN_PLAYER_ID),
+               Text("name", "the player's name; `id` or `name` (the id wins)", max_length=15,
+                    pattern=USERNAME_PATTERN)),
+              schemas.success(maps=arr(obj({"md5": STR, "id": INT, "set_id": INT, "status": INT, "artist": STR,
+                                            "title": STR, "version": STR, "creator": STR, "plays": INT})))),
+    _endpoint(get_leaderboard, "The global or a country's leaderboard",
+              (Choice("sort", tuple(players.LEADERBOARD_SORTS), "default pp", default="pp"), Mode(), _limit(50),
+               Integer("offset", "default 0", default=0, minimum=0),
+               Text("country", "a country code", min_length=2, max_length=2, pattern=COUNTRY_PATTERN)),
+              schemas.success(leaderboard=arr(obj({"player_id": INT, "name": STR, "country": STR, "pp": NUM,
+                                                   "acc": NUM, **CLAN_OF_ROW}))),
+              errors=(400,)),
+    _endpoint(get_map_info, "A beatmap", _map_params(3), schemas.success(map=BEATMAP)),
+    _endpoint(get_map_scores, "A beatmap's leaderboard",
+              (SCOPE_SCORES, Mode(), MODS_FILTER, _limit(50), *_map_params(0)),
+              schemas.success(scores=arr(obj({**SCORE_FIELDS, "player_name": STR, "player_country": STR,
+                                              **CLAN_OF_ROW})))),
+    _endpoint(get_score_info, "A score", (SCORE_ID,), schemas.success(score=obj(dict(SCORE_FIELDS)))),
+    _endpoint(get_replay, "A score's replay file (.osr)", (SCORE_ID, Flag("include_headers", True)), OBJ,
+              answer=binary_body("The .osr file (with headers) or the stored frame stream",
+                                 "application/octet-stream"),
+              not_found_text="Replay or score not found"),
+    _endpoint(get_clan, "A clan and its members (no status key)",
+              (Integer("id", required=True, minimum=1),),
+              obj({"id": INT, "name": STR, "tag": STR, "members": arr(fmt.CLAN_MEMBER_SCHEMA),
+                   "owner": fmt.CLAN_MEMBER_SCHEMA})),
+    _endpoint(get_mappool, "A tournament map pool (no status key)",
+              (Integer("id", required=True, minimum=1),),
+              obj({"id": INT, "name": STR, "created_at": STR, "created_by": OBJ,
+                   "maps": {"type": "object", "additionalProperties": BEATMAP}})),
+    _endpoint(get_match, "A live multiplayer match",
+              (Integer("id", required=True, minimum=1, maximum=64),),
+              schemas.success(match=obj({"name": STR, "mode": INT, "mods": INT, "seed": INT, "host": OBJ,
+                                         "refs": arr(OBJ), "in_progress": BOOL, "is_scrimming": BOOL, "map": OBJ,
+                                         "active_slots": OBJ}))),
+]

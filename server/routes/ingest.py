@@ -14,19 +14,22 @@ import hmac
 import math
 import re
 import time
-from functools import wraps
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from ..constants import MAX_INT32, PLAYABLE_MODES
 from ..db import Database
-from ..params import read_body
+from ..endpoints import Endpoint, Handler, plain
+from ..params import Args, Param, ParamError, PathParam, read_body
 from ..queries import live
 from ..responses import ApiError, bad_request, not_found, success
+from ..schemas import (
+    BAD_REQUEST, BOOL, STR, Schema, arr, enum, integer, json_body, nullable, obj, request_body, status_error, string,
+)
+from ..schemas import success as success_schema
 
 MAX_BODY = 64 * 1024
 MAX_INFO_TEXT = 256
@@ -45,8 +48,6 @@ MAX_LOGIN_TIME = 2.0**32
 _MD5 = re.compile(r"^[0-9a-fA-F]{32}$")
 _ID = re.compile(r"^\d{1,10}$")
 _MISSING = object()
-
-Handler = Callable[[Request], Awaitable[Response]]
 
 
 # --- authentication and bodies -----------------------------------------------
@@ -73,15 +74,10 @@ class _Unauthorized(ApiError):
         return out
 
 
-def ingest(handler: Handler) -> Handler:
-    """Token check first, then the handler."""
-
-    @wraps(handler)
-    async def checked(request: Request) -> Response:
-        _check_token(request)
-        return await handler(request)
-
-    return checked
+async def _token_first(endpoint: Endpoint, request: Request) -> Response:
+    """How an ingest endpoint is served: the token, then as `plain` does."""
+    _check_token(request)
+    return await plain(endpoint, request)
 
 
 async def _read_json(request: Request) -> Any:
@@ -106,11 +102,18 @@ async def _json_object(request: Request, *, optional: bool = False) -> dict[str,
     return body
 
 
-def _path_id(request: Request, name: str, minimum: int, maximum: int) -> int:
-    text = request.path_params[name]
-    if not _ID.match(text) or not minimum <= int(text) <= maximum:
-        raise bad_request(f"Invalid '{name}': must be an integer between {minimum} and {maximum}.")
-    return int(text)
+class PathId(PathParam):
+    def __init__(self, name: str, description: str, minimum: int, maximum: int) -> None:
+        super().__init__(name, description, required=True)
+        self.minimum, self.maximum = minimum, maximum
+
+    def parse(self, raw: str) -> int:
+        if not _ID.match(raw) or not self.minimum <= int(raw) <= self.maximum:
+            raise ParamError(f"Invalid '{self.name}': must be an integer between {self.minimum} and {self.maximum}.")
+        return int(raw)
+
+    def schema(self) -> Schema:
+        return string(pattern=rf"^\d{{1,{len(str(self.maximum))}}}$")
 
 
 # --- field validation ----------------------------------------------------------
@@ -310,63 +313,94 @@ async def _clean_up(request: Request, now: int) -> None:
     )
 
 
-@ingest
-async def put_session(request: Request) -> Response:
-    user_id = _path_id(request, "user_id", 1, MAX_INT32)
+async def put_session(request: Request, p: Args) -> Response:
     now = time.time()
     session = _session_body(await _json_object(request), now)
     await _clean_up(request, int(now))
-    await live.put_session(_db(request), user_id, session, int(now))
+    await live.put_session(_db(request), p.user_id, session, int(now))
     return success()
 
 
-@ingest
-async def heartbeat(request: Request) -> Response:
-    user_id = _path_id(request, "user_id", 1, MAX_INT32)
+async def heartbeat(request: Request, p: Args) -> Response:
     changes = _status_changes(_Fields(await _json_object(request, optional=True), _STATUS_FIELDS))
     now = int(time.time())
     await _clean_up(request, now)
     db = _db(request)
     # an expired session is gone even if not yet deleted: log in again (PUT)
-    if not await live.has_session(db, user_id, now - request.app.state.settings.presence_ttl):
+    if not await live.has_session(db, p.user_id, now - request.app.state.settings.presence_ttl):
         raise not_found("Session not found.")
-    await live.heartbeat(db, user_id, changes, now)
+    await live.heartbeat(db, p.user_id, changes, now)
     return success()
 
 
-@ingest
-async def delete_session(request: Request) -> Response:
-    user_id = _path_id(request, "user_id", 1, MAX_INT32)
+async def delete_session(request: Request, p: Args) -> Response:
     now = int(time.time())
     await _clean_up(request, now)
-    await live.delete_session(_db(request), user_id)
+    await live.delete_session(_db(request), p.user_id)
     return success()
 
 
-@ingest
-async def put_match(request: Request) -> Response:
-    match_id = _path_id(request, "match_id", 1, 64)
+async def put_match(request: Request, p: Args) -> Response:
     match = _match_body(await _json_object(request))
     now = int(time.time())
     await _clean_up(request, now)
-    await live.replace_match(_db(request), match_id, match, now)
+    await live.replace_match(_db(request), p.match_id, match, now)
     return success()
 
 
-@ingest
-async def delete_match(request: Request) -> Response:
-    match_id = _path_id(request, "match_id", 1, 64)
+async def delete_match(request: Request, p: Args) -> Response:
     now = int(time.time())
     await _clean_up(request, now)
-    await live.delete_match(_db(request), match_id)
+    await live.delete_match(_db(request), p.match_id)
     return success()
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/ingest/sessions/{user_id}", put_session, methods=["PUT"], name="ingest:put_session"),
-        Route("/ingest/sessions/{user_id}", delete_session, methods=["DELETE"], name="ingest:delete_session"),
-        Route("/ingest/sessions/{user_id}/heartbeat", heartbeat, methods=["POST"], name="ingest:heartbeat"),
-        Route("/ingest/matches/{match_id}", put_match, methods=["PUT"], name="ingest:put_match"),
-        Route("/ingest/matches/{match_id}", delete_match, methods=["DELETE"], name="ingest:delete_match"),
-    ]
+# --- the declarations --------------------------------------------------------
+
+TAG = "ingest (game server)"
+USER_ID = PathId("user_id", "a player id", 1, MAX_INT32)
+MATCH_ID = PathId("match_id", "a match id, 1-64", 1, 64)
+MODE = enum(*(int(mode) for mode in PLAYABLE_MODES))
+MD5 = string(max_length=32, pattern="^([0-9a-fA-F]{32})?$")
+# the bodies the readers above take, documented (tests/test_endpoints.py
+# checks that each names exactly the fields its reader allows)
+STATUS_BODY = {"action": integer(0, MAX_ACTION), "info_text": string(max_length=MAX_INFO_TEXT), "mode": MODE,
+               "mods": integer(0, MAX_INT32), "map_md5": MD5}
+SESSION_BODY = obj(optional={"login_time": integer(0), **STATUS_BODY})
+MATCH_BODY = obj(
+    {"name": string(max_length=MAX_MATCH_NAME), "host_id": integer(1, MAX_INT32)},
+    {"mode": MODE, "mods": integer(0, MAX_INT32), "seed": integer(-MAX_INT32 - 1, MAX_INT32),
+     "referee_ids": arr(integer(1, MAX_INT32), maxItems=MAX_REFEREES), "in_progress": BOOL, "is_scrimming": BOOL,
+     "map": obj(optional={"id": integer(-1, MAX_INT32), "md5": MD5, "name": string(max_length=MAX_MAP_NAME)}),
+     "slots": arr(obj({"slot": integer(0, SLOTS - 1)},
+                      {"user_id": nullable(integer(1, MAX_INT32)), "status": integer(0, MAX_SLOT_STATUS),
+                       "team": integer(0, MAX_TEAM), "mods": integer(0, MAX_INT32), "loaded": BOOL,
+                       "skipped": BOOL}), maxItems=SLOTS)},
+)
+
+
+def _endpoint(handler: Handler, summary: str, path: str, method: str, param: Param, body: Schema | None,
+              body_required: bool, session_not_found: bool = False) -> Endpoint:
+    answers: dict[int | str, Schema] = {
+        200: json_body(success_schema()), 400: BAD_REQUEST,
+        401: {**status_error('{"status": "Invalid ingest token."}'), "headers": {"WWW-Authenticate": {"schema": STR}}},
+        413: status_error("Body too large"),
+        503: status_error("Ingest disabled (INGEST_TOKEN unset) or database unavailable"),
+    }
+    if session_not_found:
+        answers[404] = status_error("Session not found")
+    return Endpoint(
+        f"ingest_{handler.__name__}", handler, summary, TAG, (path,), (method,), (param,), answers,
+        security=({"ingestToken": []},), serve=_token_first,
+        body=None if body is None else request_body({"application/json": body}, required=body_required),
+    )
+
+
+ENDPOINTS: list[Endpoint] = [
+    _endpoint(put_session, "A player logged in", "/ingest/sessions/{user_id}", "PUT", USER_ID, SESSION_BODY, True),
+    _endpoint(delete_session, "A player logged out", "/ingest/sessions/{user_id}", "DELETE", USER_ID, None, False),
+    _endpoint(heartbeat, "A session is alive (and its status changed)", "/ingest/sessions/{user_id}/heartbeat",
+              "POST", USER_ID, obj(optional=STATUS_BODY), False, session_not_found=True),
+    _endpoint(put_match, "A match's whole state", "/ingest/matches/{match_id}", "PUT", MATCH_ID, MATCH_BODY, True),
+    _endpoint(delete_match, "A match was disbanded", "/ingest/matches/{match_id}", "DELETE", MATCH_ID, None, False),
+]

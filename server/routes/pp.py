@@ -16,55 +16,52 @@ from pathlib import Path
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import BaseRoute, Route
 
 from .. import pp
-from ..auth import authorized_player
-from ..constants import MAX_INT32, PLAYABLE_MODES, parse_mod_acronyms
-from ..params import Params
+from ..auth import authorized
+from ..constants import MAX_INT32
+from ..endpoints import Endpoint
+from ..params import Args, Integer, Mode, Mods, Param, ParamError, Values
 from ..queries import maps
 from ..responses import JSONResponse, bad_request, not_found
+from ..schemas import BAD_REQUEST, OBJ, PLAYER_KEY, UNAUTHORIZED, Schema, any_of, arr, json_body, number, obj, status_error
 
 DEFAULT_ACCURACIES = (100.0, 99.0, 98.0, 95.0)
 MAX_ACCURACIES = 100  # `acc` values in one request
 
 
-def _count(params: Params, name: str, default: int | None = None) -> int | None:
-    return params.integer(name, default, minimum=0, maximum=MAX_INT32)
+class Accuracies(Param):
+    """`acc`, repeatable: each a number from 0 to 100."""
+
+    def __init__(self) -> None:
+        super().__init__("acc", "repeatable; default 100, 99, 98, 95")
+
+    def read(self, values: Values) -> list[float]:
+        given = values.getlist("acc")
+        if not given:
+            return list(DEFAULT_ACCURACIES)
+        if len(given) > MAX_ACCURACIES:
+            raise ParamError(f"Invalid 'acc': at most {MAX_ACCURACIES} values.")
+        accuracies = []
+        for value in given:
+            try:
+                accuracy = float(value)
+            except ValueError:
+                accuracy = math.nan
+            if not 0 <= accuracy <= 100:  # NaN fails this too
+                raise ParamError("Invalid 'acc': each must be a number from 0 to 100.")
+            accuracies.append(accuracy)
+        return accuracies
+
+    def schema(self) -> Schema:
+        return arr(number(0, 100), maxItems=MAX_ACCURACIES)
+
+    def document(self) -> list[Schema]:
+        return [{**super().document()[0], "style": "form", "explode": True}]
 
 
-def _mods(params: Params) -> int:
-    """A number (as bancho.py takes it) or acronyms such as HDDT."""
-    text = params.string("mods", max_length=64)
-    if text is None or text == "":
-        return 0
-    if text.isdecimal():
-        mods = int(text)
-        if mods > MAX_INT32:
-            raise bad_request("Invalid 'mods': out of range.")
-        return mods
-    parsed = parse_mod_acronyms(text)
-    if parsed is None:
-        raise bad_request("Invalid 'mods': expected a number or mod acronyms such as HDDT.")
-    return int(parsed)
-
-
-def _accuracies(request: Request) -> list[float]:
-    values = request.query_params.getlist("acc")
-    if not values:
-        return list(DEFAULT_ACCURACIES)
-    if len(values) > MAX_ACCURACIES:
-        raise bad_request(f"Invalid 'acc': at most {MAX_ACCURACIES} values.")
-    accuracies = []
-    for value in values:
-        try:
-            accuracy = float(value)
-        except ValueError:
-            accuracy = math.nan
-        if not 0 <= accuracy <= 100:  # NaN fails this too
-            raise bad_request("Invalid 'acc': each must be a number from 0 to 100.")
-        accuracies.append(accuracy)
-    return accuracies
+def _count(name: str, default: int | None = None) -> Param:
+    return Integer(name, default=default, minimum=0, maximum=MAX_INT32)
 
 
 def _read(path: Path) -> bytes | None:
@@ -74,37 +71,25 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-async def calculate_pp(request: Request) -> Response:
-    await authorized_player(request)
-    params = Params(request.query_params)
-    map_id = params.integer("id", minimum=0, maximum=MAX_INT32, required=True)
-    mode = params.integer("mode", minimum=0, maximum=11)
-    if mode is not None and mode not in PLAYABLE_MODES:
-        raise bad_request("Invalid gamemode.")
-    mods = _mods(params)
-    combo = _count(params, "combo")
-    misses = _count(params, "misses", 0)
-    ngeki, nkatu, n100, n50 = (_count(params, name) for name in ("ngeki", "nkatu", "n100", "n50"))
-    accuracies = _accuracies(request)
-
-    beatmap = await maps.map_by_id(request.app.state.db, map_id)
+async def calculate_pp(request: Request, p: Args) -> Response:
+    beatmap = await maps.map_by_id(request.app.state.db, p.id)
     if beatmap is None:
         raise not_found("Beatmap not found.")
     content = await run_in_threadpool(_read, request.app.state.settings.beatmaps_dir / f"{beatmap['id']}.osu")
     if content is None:
         raise bad_request("Beatmap file could not be fetched.")
 
-    by_counts = any(value is not None for value in (ngeki, nkatu, n100, n50))
-    counts = pp.Counts(ngeki=ngeki or 0, nkatu=nkatu or 0, n100=n100 or 0, n50=n50 or 0) if by_counts else None
+    by_counts = any(value is not None for value in (p.ngeki, p.nkatu, p.n100, p.n50))
+    counts = pp.Counts(ngeki=p.ngeki or 0, nkatu=p.nkatu or 0, n100=p.n100 or 0, n50=p.n50 or 0) if by_counts else None
     try:
         results = await run_in_threadpool(
             pp.calculate,
             content,
-            mode=mode,
-            mods=mods,
-            combo=combo,
-            misses=misses,
-            accuracies=accuracies,
+            mode=p.mode,
+            mods=p.mods or 0,
+            combo=p.combo,
+            misses=p.misses,
+            accuracies=p.acc,
             counts=counts,
         )
     except pp.BeatmapFileError as exc:
@@ -112,8 +97,19 @@ async def calculate_pp(request: Request) -> Response:
     return JSONResponse(results[0] if by_counts else results)
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route("/v1/calculate_pp", calculate_pp, methods=["GET"], name="pp:calculate_pp"),
-        Route("/calculate_pp", calculate_pp, methods=["GET"], name="pp:calculate_pp:legacy"),
-    ]
+RESULT = obj({"performance": OBJ, "difficulty": OBJ})
+
+ENDPOINTS = [
+    Endpoint(
+        "calculate_pp", calculate_pp, "Star rating and pp of a map", "bancho.py-style API (authorized)",
+        ("/v1/calculate_pp", "/calculate_pp"),
+        params=(Integer("id", required=True, minimum=0, maximum=MAX_INT32),
+                Mode("bancho.py's mode; default: the map's own", default=None), Mods(),
+                _count("combo"), _count("misses", 0), *(_count(name) for name in ("ngeki", "nkatu", "n100", "n50")),
+                Accuracies()),
+        answers={200: json_body(any_of(RESULT, arr(RESULT))), 400: BAD_REQUEST, 401: UNAUTHORIZED,
+                 404: status_error("Beatmap not found")},
+        security=PLAYER_KEY,
+        serve=authorized,
+    ),
+]

@@ -10,19 +10,21 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from .. import track
 from ..constants import MAX_INT32, PLAYABLE_MODES
 from ..db import Database
+from ..endpoints import Endpoint, Handler
 from ..formats import track as fmt
+from ..params import Args, Param, ParamError, Values, query_values
 from ..queries import players
 from ..queries import track as q
 from ..responses import JSONResponse
+from ..schemas import INT, NINT, NNUM, NSTR, NUM, OBJ, STR, Schema, arr, enum, json_body, obj, text_body
 
 INVALID_USER = "Invalid or missing `user` param; must be a valid osu! user ID"
 INVALID_HISCORES_USER = (
@@ -55,52 +57,86 @@ def _db(request: Request) -> Database:
     return request.app.state.db
 
 
-class _Invalid(Exception):
-    """A parameter osu!track refuses: answered as 400 with its text."""
+class _One(Param):
+    """A parameter given once: a repeated one is an array to osu!track's
+    server, which every check refuses, so it reads as not given here."""
+
+    def read(self, values: Values) -> Any:
+        given = values.getlist(self.name)
+        return self.parse(given[0] if len(given) == 1 else None)
+
+    def parse(self, raw: str | None) -> Any:
+        return raw
+
+    def schema(self) -> Schema:
+        return STR
 
 
-def _user_and_mode(request: Request) -> tuple[int, int]:
-    """The `user` id and `mode` most endpoints take, checked in osu!track's
-    order; raises _Invalid."""
-    user_id = _user_id(request)
-    if user_id is None:
-        raise _Invalid(INVALID_USER)
-    mode = _mode(request)
-    if mode is None:
-        raise _Invalid(INVALID_MODE)
-    return user_id, mode
-
-
-def _one(request: Request, name: str) -> str | None:
-    """A parameter given once; a repeated one is an array to osu!track's
-    server, which every check refuses, so it reads as invalid here too."""
-    values = request.query_params.getlist(name)
-    return values[0] if len(values) == 1 else None
-
-
-def _user_id(request: Request) -> int | None:
+def _user_id(raw: str | None) -> int | None:
     """A positive integer id, or None when invalid or missing."""
-    match = _USER_ID.match(_one(request, "user") or "")
+    match = _USER_ID.match(raw or "")
     if not match or int(match.group(1)) <= 0:
         return None
     return int(match.group(1))
 
 
-def _mode(request: Request) -> int | None:
-    return _MODES.get(_one(request, "mode") or "")
+class User(_One):
+    def __init__(self) -> None:
+        super().__init__("user", "a positive integer player id")
+
+    def parse(self, raw: str | None) -> int:
+        user_id = _user_id(raw)
+        if user_id is None:
+            raise ParamError(INVALID_USER)
+        return user_id
 
 
-def _limit(request: Request) -> int | None:
-    """1 to 10000, 100 when absent; None when invalid."""
-    values = request.query_params.getlist("limit")
-    if not values:
-        return DEFAULT_LIMIT
-    text = values[0].strip() if len(values) == 1 else ""
-    number = float(text) if _JS_NUMBER.match(text) else 0.0  # Number("") is 0
-    # (range first: `1e309` reads as infinity, which round() refuses)
-    if not 0 < number <= MAX_LIMIT or number != round(number):
-        return None
-    return int(number)
+class Mode(_One):
+    """0-3 (osu!track's), 4-6 and 8 (bancho.py's relax and autopilot); with
+    a default, a bad mode reads as it (as hiscores reads one)."""
+
+    def __init__(self, default: int | None = None) -> None:
+        super().__init__("mode", "0-3, or bancho.py's 4-6 and 8" + (f"; default {default}" if default is not None else ""))
+        self.default = default
+
+    def parse(self, raw: str | None) -> int:
+        mode = _MODES.get(raw or "")
+        if mode is None:
+            if self.default is None:
+                raise ParamError(INVALID_MODE)
+            return self.default
+        return mode
+
+    def schema(self) -> Schema:
+        return enum(*_MODES)
+
+
+class Limit(Param):
+    """1 to 10000, 100 when absent, as JavaScript's Number() reads it."""
+
+    def __init__(self) -> None:
+        super().__init__("limit", f"1-{MAX_LIMIT}, default {DEFAULT_LIMIT}")
+
+    def read(self, values: Values) -> int:
+        given = values.getlist("limit")
+        if not given:
+            return DEFAULT_LIMIT
+        text = given[0].strip() if len(given) == 1 else ""
+        number = float(text) if _JS_NUMBER.match(text) else 0.0  # Number("") is 0
+        # (range first: `1e309` reads as infinity, which round() refuses)
+        if not 0 < number <= MAX_LIMIT or number != round(number):
+            raise ParamError(INVALID_LIMIT)
+        return int(number)
+
+    def schema(self) -> Schema:
+        return STR
+
+
+class Date(_One):
+    """Unix milliseconds (see parse_date); a bad date is ignored."""
+
+    def parse(self, raw: str | None) -> int | None:
+        return parse_date(raw)
 
 
 def parse_date(text: str | None) -> int | None:
@@ -127,10 +163,6 @@ def parse_date(text: str | None) -> int | None:
     return round(moment.timestamp() * 1000)
 
 
-def _range(request: Request) -> tuple[int | None, int | None]:
-    return parse_date(_one(request, "from")), parse_date(_one(request, "to"))
-
-
 async def _unrestricted(db: Database, user_id: int) -> dict[str, Any] | None:
     if user_id > MAX_INT32:
         return None
@@ -145,94 +177,95 @@ def _too_many(retry_after: int) -> Response:
 # --- endpoints --------------------------------------------------------------
 
 
-async def update(request: Request) -> Response:
-    user_id, mode = _user_and_mode(request)
+async def update(request: Request, p: Args) -> Response:
     db = _db(request)
-    player = await _unrestricted(db, user_id)
+    player = await _unrestricted(db, p.user)
     if player is None:
-        return JSONResponse(fmt.unknown_user(mode))
+        return JSONResponse(fmt.unknown_user(p.mode))
     try:
-        snapshot = await track.update(db, request.app.state.settings, player, mode)
+        snapshot = await track.update(db, request.app.state.settings, player, p.mode)
     except track.RateLimited as exc:
         return _too_many(exc.retry_after)
     return JSONResponse(fmt.update(snapshot))
 
 
-async def stats_history(request: Request) -> Response:
-    user_id, mode = _user_and_mode(request)
+async def stats_history(request: Request, p: Args) -> Response:
     db = _db(request)
-    if await _unrestricted(db, user_id) is None:
+    if await _unrestricted(db, p.user) is None:
         return JSONResponse([])
-    since, until = _range(request)
-    rows = await q.snapshots(db, user_id=user_id, mode=mode, since=since, until=until)
+    rows = await q.snapshots(db, user_id=p.user, mode=p.mode, since=p.from_, until=p.to)
     return JSONResponse([fmt.history_entry(row) for row in rows])
 
 
-async def hiscores(request: Request) -> Response:
+async def hiscores(request: Request, p: Args) -> Response:
     db = _db(request)
-    if _one(request, "userMode") == "username":
-        name = _one(request, "user")
-        player = await players.player_by_name(db, name) if name and name.strip() else None
+    if p.userMode == "username":
+        player = await players.player_by_name(db, p.user) if p.user and p.user.strip() else None
         if not track.is_unrestricted(player):
             player = None
     else:
-        user_id = _user_id(request)
+        user_id = _user_id(p.user)
         player = None if user_id is None else await _unrestricted(db, user_id)
     if player is None:
-        raise _Invalid(INVALID_HISCORES_USER)
-    mode = _mode(request)
-    if mode is None:
-        mode = 0  # osu!track reads a bad mode here as osu!
-    since, until = _range(request)
-    rows = await q.hiscores(db, user_id=player["id"], mode=mode, since=since, until=until)
-    if not rows and not await q.has_snapshot(db, player["id"], mode):
+        raise ParamError(INVALID_HISCORES_USER)
+    rows = await q.hiscores(db, user_id=player["id"], mode=p.mode, since=p.from_, until=p.to)
+    if not rows and not await q.has_snapshot(db, player["id"], p.mode):
         # osu!track updates a player it has nothing for, then looks again
         try:
-            await track.update(db, request.app.state.settings, player, mode)
+            await track.update(db, request.app.state.settings, player, p.mode)
         except track.RateLimited:
             pass
-        rows = await q.hiscores(db, user_id=player["id"], mode=mode, since=since, until=until)
+        rows = await q.hiscores(db, user_id=player["id"], mode=p.mode, since=p.from_, until=p.to)
     return JSONResponse([fmt.hiscore(row) for row in rows])
 
 
-async def peak(request: Request) -> Response:
-    user_id, mode = _user_and_mode(request)
+async def peak(request: Request, p: Args) -> Response:
     db = _db(request)
-    if await _unrestricted(db, user_id) is None:
+    if await _unrestricted(db, p.user) is None:
         return JSONResponse(fmt.peak(None))
-    return JSONResponse(fmt.peak(await q.peak(db, user_id=user_id, mode=mode)))
+    return JSONResponse(fmt.peak(await q.peak(db, user_id=p.user, mode=p.mode)))
 
 
-async def bestplays(request: Request) -> Response:
-    mode = _mode(request)
-    if mode is None:
-        raise _Invalid(INVALID_MODE)
-    limit = _limit(request)
-    if limit is None:
-        raise _Invalid(INVALID_LIMIT)
-    since, until = _range(request)
-    rows = await q.best_plays(_db(request), mode=mode, since=since, until=until, limit=limit)
+async def bestplays(request: Request, p: Args) -> Response:
+    rows = await q.best_plays(_db(request), mode=p.mode, since=p.from_, until=p.to, limit=p.limit)
     return JSONResponse([fmt.best_play(row) for row in rows])
 
 
-def _answering_invalid(handler: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except _Invalid as exc:
-            return PlainTextResponse(str(exc), status_code=400)
+async def _osutrack(endpoint: Endpoint, request: Request) -> Response:
+    """How an osu!track endpoint is served: a refused parameter answers
+    osu!track's text as a text/plain 400, whether the declarations refuse
+    it or the handler does (hiscores' user, found by name)."""
+    try:
+        return await endpoint.handler(request, endpoint.read(query_values(request)))
+    except ParamError as exc:
+        return PlainTextResponse(str(exc), status_code=400)
 
-    return wrapped
+
+# --- the declarations ---------------------------------------------------------
+
+TAG = "osu!track"
+RANGE = (Date("from", "a date (YYYY[-MM[-DD]]) or date and time", attr="from_"), Date("to", "the same"))
 
 
-def routes() -> list[BaseRoute]:
-    return [
-        Route(f"/track/{handler.__name__}", _answering_invalid(handler), methods=[method], name=f"track:{handler.__name__}")
-        for method, handler in (
-            ("POST", update),
-            ("GET", stats_history),
-            ("GET", hiscores),
-            ("GET", peak),
-            ("GET", bestplays),
-        )
-    ]
+def _endpoint(handler: Handler, summary: str, params: tuple[Param, ...], ok: Schema, method: str = "GET",
+              extra: dict[int | str, Schema] | None = None) -> Endpoint:
+    name = handler.__name__
+    return Endpoint(f"track_{name}", handler, summary, TAG, (f"/track/{name}",), (method,), params,
+                    {200: json_body(ok), 400: text_body("osu!track's error text (text/plain)"), **(extra or {})},
+                    serve=_osutrack)
+
+
+ENDPOINTS: list[Endpoint] = [
+    _endpoint(update, "Snapshot a player now", (User(), Mode()),
+              obj({"username": NSTR, "mode": INT}, description="the change since the last snapshot"), "POST",
+              {429: {**text_body("Rate limited (osu!track's text)"), "headers": {"Retry-After": {"schema": STR}}}}),
+    _endpoint(stats_history, "A player's snapshots", (User(), Mode(), *RANGE), arr(OBJ)),
+    _endpoint(hiscores, "A player's recorded top plays",
+              (_One("user", "an id, or a name with userMode=username"),
+               _One("userMode", "id (default) or username"), Mode(default=0), *RANGE),
+              arr(obj({"beatmap_id": INT, "score": INT, "pp": NUM, "mods": INT, "rank": STR, "score_time": STR}))),
+    _endpoint(peak, "A player's best rank and accuracy", (User(), Mode()),
+              arr(obj({"best_global_rank": NINT, "best_rank_timestamp": NSTR, "best_accuracy": NNUM,
+                       "best_acc_timestamp": NSTR}), minItems=1, maxItems=1)),
+    _endpoint(bestplays, "The best plays of everyone", (Mode(), Limit(), *RANGE), arr(OBJ)),
+]

@@ -18,29 +18,25 @@ import time
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
+from typing import Any, Callable
 from urllib.parse import parse_qsl
-from typing import Any, Awaitable, Callable, Mapping
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
-from starlette.routing import BaseRoute, Route
 
-from ..constants import (
-    MAX_INT32,
-    V1_DATED_STATUSES,
-    GameMode,
-    Privileges,
-    ScoreStatus,
-    parse_mod_acronyms,
-    safe_name,
-)
+from ..constants import MAX_INT32, V1_DATED_STATUSES, GameMode, Privileges, ScoreStatus, parse_mod_acronyms, safe_name
 from ..db import Database
+from ..endpoints import Endpoint, Handler
 from ..formats import v1 as fmt
 from ..keys import is_valid_key
-from ..snapshots import snapshots
-from ..params import query_values, read_body
+from ..params import Args, Lenient, Param, PathValue, Values, query_values, read_body
 from ..queries import live, maps, players, scores
 from ..responses import JSONResponse
+from ..schemas import (
+    NULL, OBJ, STR, V1_ERROR, Schema, any_of, arr, enum, json_body, obj, request_body, status_error, string,
+    text_body,
+)
+from ..snapshots import snapshots
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
 REPLAY_UNAVAILABLE = {"error": "Replay not available."}
@@ -50,45 +46,61 @@ _DIGITS = re.compile(r"^\d{1,10}$")
 _SINCE = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T](\d{2}:\d{2}:\d{2}))?$")
 
 
-class V1Params:
-    """The request's parameters, from the query string or a POSTed form."""
+def _text(raw: str | None) -> str | None:
+    """v1 reads an empty value as a missing one."""
+    return None if raw is None or raw == "" else raw
 
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = values
 
-    def text(self, name: str) -> str | None:
-        value = self._values.get(name)
-        return None if value is None or value == "" else value
+def optional_id(raw: str | None) -> int | None:
+    value = _text(raw)
+    if value is None or not _DIGITS.match(value.strip()) or int(value) > MAX_INT32:
+        return None
+    return int(value)
 
-    def integer(self, name: str, default: int, low: int, high: int, *, clamp: bool = True) -> int:
-        """Clamped to [low, high] (or, without clamp, the default when out of
-        range); anything unparsable is the default."""
-        value = self.text(name)
-        if value is None or not re.fullmatch(r"-?\d{1,12}", value.strip()):
-            return default
-        number = int(value)
-        if low <= number <= high:
-            return number
-        return max(low, min(high, number)) if clamp else default
 
-    def optional_id(self, name: str) -> int | None:
-        value = self.text(name)
-        if value is None or not _DIGITS.match(value.strip()) or int(value) > MAX_INT32:
-            return None
-        return int(value)
+def id_filter(raw: str | None) -> int | None:
+    """An id to filter by: None when not given, and -1 (which matches
+    nothing) when given but not an id."""
+    if _text(raw) is None:
+        return None
+    found = optional_id(raw)
+    return -1 if found is None else found
 
-    def id_filter(self, name: str) -> int | None:
-        """An id to filter by: None when not given, and -1 (which matches
-        nothing) when given but not an id."""
-        if self.text(name) is None:
-            return None
-        found = self.optional_id(name)
-        return -1 if found is None else found
 
-    def mods(self) -> int | None:
-        """A mods number, or acronyms as some clients send ('HDDT'); text that
-        is neither reads as no mod, as the official API reads it."""
-        value = self.text("mods")
+class Text(Param):
+    """Text as v1 reads it: empty is missing."""
+
+    def parse(self, raw: str | None) -> str | None:
+        return _text(raw)
+
+    def schema(self) -> Schema:
+        return STR
+
+
+class Id(Param):
+    """An id; with `filter`, one given but not an id is -1 (it matches
+    nothing), else None."""
+
+    def __init__(self, name: str, description: str = "", *, filter: bool = False) -> None:
+        super().__init__(name, description)
+        self.filter = filter
+
+    def parse(self, raw: str | None) -> int | None:
+        return id_filter(raw) if self.filter else optional_id(raw)
+
+    def schema(self) -> Schema:
+        return STR
+
+
+class Mods(Param):
+    """A mods number, or acronyms as some clients send ('HDDT'); text that
+    is neither reads as no mod, as the official API reads it."""
+
+    def __init__(self) -> None:
+        super().__init__("mods", "a number or acronyms")
+
+    def parse(self, raw: str | None) -> int | None:
+        value = _text(raw)
         if value is None:
             return None
         value = value.strip()
@@ -96,12 +108,15 @@ class V1Params:
             return min(int(value), MAX_INT32)
         return int(parse_mod_acronyms(value) or 0)
 
+    def schema(self) -> Schema:
+        return STR
+
 
 # v1 parameters are short; a POSTed form larger than this is not one of ours
 MAX_FORM_BYTES = 16 * 1024
 
 
-async def _params(request: Request) -> V1Params:
+async def _values(request: Request) -> Values:
     """Query parameters, plus the fields of a url-encoded POST form (some
     clients POST; the official API answers those too)."""
     values = query_values(request)
@@ -111,18 +126,17 @@ async def _params(request: Request) -> V1Params:
         body = await read_body(request, MAX_FORM_BYTES, f"Request body too large: at most {MAX_FORM_BYTES} bytes.")
         # a name in both: the form's value, as one multi-dict's last would be
         values.update(parse_qsl(body.decode("latin-1"), keep_blank_values=True))
-    return V1Params(values)
+    return values
 
 
 def _db(request: Request) -> Database:
     return request.app.state.db
 
 
-def _bancho_mode(params: V1Params) -> int | None:
+def _bancho_mode(p: Args) -> int | None:
     """v1's `m` (0-3) with our `rx` as bancho.py's mode; None where no such
     mode exists (relax mania, autopilot outside osu!)."""
-    mode = params.integer("m", 0, 0, 3, clamp=False)
-    variant = params.integer("rx", 0, 0, 2)
+    mode, variant = p.m or 0, p.rx
     if variant == 1:
         return None if mode == GameMode.VN_MANIA else mode + 4
     if variant == 2:
@@ -135,24 +149,23 @@ def _names_an_id(u: str, kind: str | None) -> bool:
     return kind == "id" or (kind != "string" and _DIGITS.match(u) is not None)
 
 
-def _player_key(params: V1Params) -> tuple[int | None, str | None]:
+def _player_key(p: Args) -> tuple[int | None, str | None]:
     """The id or the name `u` gives (an id when all digits, unless `type`
     says otherwise); (None, None) when it names no one."""
-    u = params.text("u")
-    if u is None:
+    if p.u is None:
         return None, None
-    if _names_an_id(u, params.text("type")):
-        return params.optional_id("u"), None
-    return None, u
+    if _names_an_id(p.u, p.type):
+        return optional_id(p.u), None
+    return None, p.u
 
 
 def _unrestricted(row: dict[str, Any] | None) -> dict[str, Any] | None:
     return row if row is not None and row["priv"] & Privileges.UNRESTRICTED else None
 
 
-async def _player(request: Request, params: V1Params) -> dict[str, Any] | None:
+async def _player(request: Request, p: Args) -> dict[str, Any] | None:
     """The unrestricted player `u` names (see _player_key), or None."""
-    user_id, name = _player_key(params)
+    user_id, name = _player_key(p)
     return _unrestricted(await players.held_player(_db(request), user_id=user_id, name=name))
 
 
@@ -186,41 +199,37 @@ def _utc_now() -> datetime:
 # --- endpoints --------------------------------------------------------------
 
 
-async def get_beatmaps(request: Request, params: V1Params) -> Any:
-    mode = params.integer("m", -1, 0, 3, clamp=False)
-    converts = params.integer("a", 0, 0, 1) == 1
-    modes = None if mode < 0 else ((mode, 0) if converts and mode != 0 else (mode,))
+async def get_beatmaps(request: Request, p: Args) -> Any:
+    modes = None if p.m < 0 else ((p.m, 0) if p.a == 1 and p.m != 0 else (p.m,))
     creator_id = creator_name = None
-    u = params.text("u")
-    if u is not None:
-        if _names_an_id(u, params.text("type")):
-            creator_id = params.id_filter("u")
+    if p.u is not None:
+        if _names_an_id(p.u, p.type):
+            creator_id = id_filter(p.u)
         else:
-            creator_name = safe_name(u)
+            creator_name = safe_name(p.u)
     since = None
-    match = _SINCE.match((params.text("since") or "").replace("+", " "))
+    match = _SINCE.match((p.since or "").replace("+", " "))
     if match:
         since = f"{match.group(1)} {match.group(2) or '00:00:00'}"
-    md5 = params.text("h")
     rows = await maps.find_maps(
         _db(request),
-        set_id=params.id_filter("s"),
-        map_id=params.id_filter("b"),
-        md5=md5.lower() if md5 else None,
+        set_id=p.s,
+        map_id=p.b,
+        md5=p.h.lower() if p.h else None,
         creator_id=creator_id,
         creator_name=creator_name,
         modes=modes,
         ranked_after=since,
         dated_statuses=tuple(int(s) for s in V1_DATED_STATUSES),
-        limit=params.integer("limit", 500, 1, 500),
+        limit=p.limit,
     )
     # a converted map shows the mode it was asked for
-    return [fmt.beatmap(row, mode if modes and len(modes) > 1 else None) for row in rows]
+    return [fmt.beatmap(row, p.m if modes and len(modes) > 1 else None) for row in rows]
 
 
-async def get_user(request: Request, params: V1Params) -> Any:
-    user_id, name = _player_key(params)
-    mode = _bancho_mode(params)
+async def get_user(request: Request, p: Args) -> Any:
+    user_id, name = _player_key(p)
+    mode = _bancho_mode(p)
     if mode is None:
         return []
     db = _db(request)
@@ -236,20 +245,17 @@ async def get_user(request: Request, params: V1Params) -> Any:
     return [fmt.user(player, stats[0] if stats else None, hits)]
 
 
-async def get_scores(request: Request, params: V1Params) -> Any:
-    map_id = params.optional_id("b")
-    mode = _bancho_mode(params)
-    if map_id is None or mode is None:
+async def get_scores(request: Request, p: Args) -> Any:
+    mode = _bancho_mode(p)
+    if p.b is None or mode is None:
         return []
     db = _db(request)
-    beatmap = await maps.map_by_id(db, map_id)
+    beatmap = await maps.map_by_id(db, p.b)
     if beatmap is None:
         return []
-    mods = params.mods()
-    mods_filter = None if mods is None else scores.ModsFilter(mods, "equal")
-    limit = params.integer("limit", 50, 1, 100)
-    if params.text("u") is not None:
-        player = await _player(request, params)
+    mods_filter = None if p.mods is None else scores.ModsFilter(p.mods, "equal")
+    if p.u is not None:
+        player = await _player(request, p)
         if player is None:
             return []
         rows = await scores.player_map_scores(db, user_id=player["id"], map_md5=beatmap["md5"], mode=mode, mods=mods_filter)
@@ -257,19 +263,20 @@ async def get_scores(request: Request, params: V1Params) -> Any:
         best: dict[int, dict[str, Any]] = {}
         for row in rows:
             best.setdefault(row["mods"], row)
-        rows = list(best.values())[:limit]
+        rows = list(best.values())[:p.limit]
     else:
-        rows = await scores.map_scores(db, map_md5=beatmap["md5"], mode=mode, scope="best", mods=mods_filter, limit=limit)
+        rows = await scores.map_scores(db, map_md5=beatmap["md5"], mode=mode, scope="best", mods=mods_filter,
+                                       limit=p.limit)
     stored = _stored_replays(request, rows)
     return [fmt.map_score(row, beatmap["status"], row["id"] in stored) for row in rows]
 
 
-async def _player_scores(request: Request, params: V1Params, **listing: Any) -> tuple[int, list[dict[str, Any]]]:
+async def _player_scores(request: Request, p: Args, **listing: Any) -> tuple[int, list[dict[str, Any]]]:
     """The player `u` names and their scores (scores.player_scores), or
     (0, []) for a restricted or unknown player or no such mode. A player
     named by id is checked in the listing's own query: one query, not two."""
-    mode = _bancho_mode(params)
-    user_id, name = _player_key(params)
+    mode = _bancho_mode(p)
+    user_id, name = _player_key(p)
     if mode is None or (user_id is None and name is None):
         return 0, []
     if user_id is None:
@@ -278,60 +285,51 @@ async def _player_scores(request: Request, params: V1Params, **listing: Any) -> 
             return 0, []
         user_id = player["id"]
     rows = await scores.player_scores(_db(request), user_id=user_id, mode=mode, mods=None,
-                                      unrestricted_only=True, **listing)
+                                      unrestricted_only=True, limit=p.limit, **listing)
     return user_id, rows
 
 
-async def get_user_best(request: Request, params: V1Params) -> Any:
-    user_id, rows = await _player_scores(
-        request, params, scope="best", limit=params.integer("limit", 10, 1, 100),
-        include_loved=False, include_failed=True,
-    )
+async def get_user_best(request: Request, p: Args) -> Any:
+    user_id, rows = await _player_scores(request, p, scope="best", include_loved=False, include_failed=True)
     stored = _stored_replays(request, rows)
     return [fmt.best_score(row, user_id, row["id"] in stored) for row in rows]
 
 
-async def get_user_recent(request: Request, params: V1Params) -> Any:
+async def get_user_recent(request: Request, p: Args) -> Any:
     day_ago = (_utc_now() - timedelta(days=1)).strftime("%Y-%m-%d %H:%M:%S")
-    user_id, rows = await _player_scores(
-        request, params, scope="recent", limit=params.integer("limit", 10, 1, 50),
-        include_loved=True, include_failed=True, played_after=day_ago,
-    )
+    user_id, rows = await _player_scores(request, p, scope="recent", include_loved=True, include_failed=True,
+                                         played_after=day_ago)
     return [fmt.recent_score(row, user_id, row["status"] == ScoreStatus.FAILED) for row in rows]
 
 
-async def get_match(request: Request, params: V1Params) -> Any:
+async def get_match(request: Request, p: Args) -> Any:
     """A match the game server reports as open (see the ingest API): v1's
     match history shape with no finished games, since bancho.py keeps no
     game results. Anything else reads as unknown."""
-    match_id = params.optional_id("mp")
-    if match_id is None:
+    if p.mp is None:
         return MATCH_NOT_FOUND
     since = int(time.time()) - request.app.state.settings.match_ttl
-    row = await live.match_by_id(_db(request), match_id, since)
+    row = await live.match_by_id(_db(request), p.mp, since)
     return MATCH_NOT_FOUND if row is None else fmt.open_match(row)
 
 
-async def get_replay(request: Request, params: V1Params) -> Any:
-    mode = _bancho_mode(params)
-    if mode is None or params.text("m") is None:
+async def get_replay(request: Request, p: Args) -> Any:
+    mode = _bancho_mode(p)
+    if mode is None or p.m is None:
         return REPLAY_UNAVAILABLE
     db = _db(request)
-    score_id = params.id_filter("s")
-    if score_id is not None:
-        row = await scores.score_with_player(db, score_id)
+    if p.s is not None:
+        row = await scores.score_with_player(db, p.s)
         if row is None or row["mode"] != mode or not row["player_priv"] & Privileges.UNRESTRICTED:
             return REPLAY_UNAVAILABLE
     else:
-        map_id = params.optional_id("b")
-        player = await _player(request, params)
-        beatmap = None if map_id is None else await maps.map_by_id(db, map_id)
+        player = await _player(request, p)
+        beatmap = None if p.b is None else await maps.map_by_id(db, p.b)
         if player is None or beatmap is None:
             return REPLAY_UNAVAILABLE
-        mods = params.mods()
         rows = await scores.player_map_scores(
             db, user_id=player["id"], map_md5=beatmap["md5"], mode=mode,
-            mods=None if mods is None else scores.ModsFilter(mods, "equal"),
+            mods=None if p.mods is None else scores.ModsFilter(p.mods, "equal"),
         )
         if not rows:
             return REPLAY_UNAVAILABLE
@@ -343,48 +341,80 @@ async def get_replay(request: Request, params: V1Params) -> Any:
     return {"content": base64.b64encode(path.read_bytes()).decode("ascii"), "encoding": "base64"}
 
 
-Endpoint = Callable[[Request, V1Params], Awaitable[Any]]
+async def _keyed(endpoint: Endpoint, request: Request) -> Response:
+    """How a v1 endpoint is served: its parameters (which v1 never refuses),
+    the key `k`, then the handler's value as JSON."""
+    p = endpoint.read(await _values(request))
+    if not await is_valid_key(_db(request), p.k):
+        return JSONResponse(INVALID_KEY, status_code=401)
+    return JSONResponse(await endpoint.handler(request, p))
 
 
-def _keyed(endpoint: Endpoint) -> Callable[[Request], Awaitable[Response]]:
-    """Check the key, then answer the endpoint's value as JSON."""
-
-    async def handler(request: Request) -> Response:
-        params = await _params(request)
-        if not await is_valid_key(_db(request), params.text("k")):
-            return JSONResponse(INVALID_KEY, status_code=401)
-        return JSONResponse(await endpoint(request, params))
-
-    return handler
-
-
-async def beatmap_file(request: Request) -> Response:
+async def beatmap_file(request: Request, p: Args) -> Response:
     """/osu/<beatmap id>: the .osu file from the data folder, as text."""
-    raw = request.path_params["beatmap_id"]
-    if not _DIGITS.match(raw):
+    if not _DIGITS.match(p.beatmap_id):
         return PlainTextResponse("", status_code=404)
-    path = request.app.state.settings.beatmaps_dir / f"{int(raw)}.osu"
+    path = request.app.state.settings.beatmaps_dir / f"{int(p.beatmap_id)}.osu"
     if not path.is_file():
         return PlainTextResponse("", status_code=404)
     return PlainTextResponse(path.read_bytes().decode("utf-8-sig", errors="replace"))
 
 
-ENDPOINTS: dict[str, Endpoint] = {
-    "get_beatmaps": get_beatmaps,
-    "get_user": get_user,
-    "get_scores": get_scores,
-    "get_user_best": get_user_best,
-    "get_user_recent": get_user_recent,
-    "get_match": get_match,
-    "get_replay": get_replay,
-}
+# --- the declarations -----------------------------------------------------------
+
+TAG = "osu!api v1"
+KEY = Text("k", "an API key (`keys create`)")
+USER = (Text("u", "a player id or name"), Text("type", "id or string: what `u` is (default: an id when all digits)"))
+MODE = Lenient("m", "0-3; out of range reads as the default", 0, 0, 3, clamp=False)
+RX = Lenient("rx", "0 vanilla (default), 1 relax, 2 autopilot", 0, 0, 2)
+# v1 prints every value as a string (or null where the official API does)
+ROW = {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
 
 
-def routes() -> list[BaseRoute]:
-    table: list[BaseRoute] = []
-    for name, endpoint in ENDPOINTS.items():
-        handler = _keyed(endpoint)
-        for prefix in ("/api", "/api/v1"):
-            table.append(Route(f"{prefix}/{name}", handler, methods=["GET", "POST"], name=f"v1:{name}{prefix}"))
-    table.append(Route("/osu/{beatmap_id}", beatmap_file, methods=["GET"], name="v1:beatmap_file"))
-    return table
+def _limit(default: int, high: int) -> Param:
+    return Lenient("limit", f"1-{high}, clamped; default {default}", default, 1, high)
+
+
+def _form(params: tuple[Param, ...]) -> Callable[[str], Schema | None]:
+    """A POST may send the parameters as a url-encoded form."""
+    form = obj(optional={param.name: STR for param in params})
+    return lambda method: request_body({"application/x-www-form-urlencoded": form}, required=False) \
+        if method == "POST" else None
+
+
+def _v1(handler: Handler, summary: str, params: tuple[Param, ...], ok: Schema) -> Endpoint:
+    name = handler.__name__
+    params = (KEY, *params)
+    return Endpoint(
+        name, handler, summary, TAG, (f"/api/{name}", f"/api/v1/{name}"), ("GET", "POST"), params,
+        answers={200: json_body(ok), 401: json_body(V1_ERROR, "Missing or unknown key `k`"),
+                 413: status_error("Form body too large")},
+        security=({"v1Key": []},), body=_form(params), serve=_keyed,
+    )
+
+
+ENDPOINTS: list[Endpoint] = [
+    _v1(get_beatmaps, "Beatmaps", (
+        Text("since", "YYYY-MM-DD[ HH:MM:SS]"), Id("s", "a beatmapset id", filter=True),
+        Id("b", "a beatmap id", filter=True), Text("h", "a beatmap's md5"), *USER,
+        Lenient("m", "0-3; out of range reads as any mode", -1, 0, 3, clamp=False),
+        Lenient("a", "1: converted maps too", 0, 0, 1), _limit(500, 500)), arr(ROW)),
+    _v1(get_user, "A player", (*USER, MODE, RX, Text("event_days", "1-31 (there are no events)")),
+        arr(obj({"user_id": STR, "username": STR}))),
+    _v1(get_scores, "A beatmap's scores", (Id("b", "a beatmap id"), *USER, MODE, RX, Mods(), _limit(50, 100)),
+        arr(ROW)),
+    _v1(get_user_best, "A player's best scores", (*USER, MODE, RX, _limit(10, 100)), arr(ROW)),
+    _v1(get_user_recent, "A player's plays of the last 24 hours", (*USER, MODE, RX, _limit(10, 50)), arr(ROW)),
+    _v1(get_match, "A live match", (Id("mp", "a match id"),),
+        any_of(obj({"match": enum(0), "games": arr(OBJ, maxItems=0)}),
+               obj({"match": obj({"match_id": STR, "name": STR, "start_time": STR, "end_time": NULL}),
+                    "games": arr(OBJ)}))),
+    _v1(get_replay, "A score's replay frames, base64", (
+        Lenient("m", "0-3; required", 0, 0, 3, clamp=False, absent=True), RX, Id("s", "a score id", filter=True),
+        Id("b", "a beatmap id"), *USER, Mods()),
+        any_of(obj({"content": STR, "encoding": enum("base64")}), V1_ERROR)),
+    Endpoint("v1_beatmap_file", beatmap_file, "A beatmap's .osu file", TAG, ("/osu/{beatmap_id}",),
+             params=(PathValue("beatmap_id", string(1, 10, r"^\d+$"), "a beatmap id"),),
+             answers={200: text_body("The .osu file", "text/plain"),
+                      404: text_body("No such file (empty body)", "text/plain")}),
+]
