@@ -266,7 +266,7 @@ class Generator:
         end_ts = int(self.end.timestamp())
         score_id = 0
         rand, randint, gauss, choice = rng.random, rng.randint, rng.gauss, rng.choice
-        for user, count in zip(self.users, self.user_scores):
+        for user, count in zip(self.users, self.user_scores, strict=True):
             skill = 0.55 + 0.45 * rand()
             active_from = max(user["created"], end_ts - 3 * 365 * 86400)
             span = max(1, user["latest"] - active_from)
@@ -345,8 +345,8 @@ class Generator:
                            key=lambda p: p[2], reverse=True)[:100]
             weights = [0.95 ** i for i in range(len(bests))]
             grades = [p[10] for p in bests]
-            pp = round(sum(p[2] * w for p, w in zip(bests, weights)))
-            acc = round(sum(p[3] * w for p, w in zip(bests, weights)) / sum(weights), 3) if bests else 0.0
+            pp = round(sum(p[2] * w for p, w in zip(bests, weights, strict=True)))
+            acc = round(sum(p[3] * w for p, w in zip(bests, weights, strict=True)) / sum(weights), 3) if bests else 0.0
             self.stats.append(
                 f"({user_id},{mode},{sum(p[1] for p in mine)},{sum(p[1] for p in bests)},{pp},{len(mine)},"
                 f"{sum(p[14] for p in mine) // 1000},{acc},{max((p[4] for p in mine), default=0)},"

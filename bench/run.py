@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from server.db import Database
+
 from . import migration, parsing
 
 HERE = Path(__file__).resolve().parent
@@ -86,9 +87,9 @@ def wait_http(url: str, timeout: float = 60.0) -> None:
             with urllib.request.urlopen(url, timeout=2) as response:
                 response.read()
                 return
-        except Exception:
+        except Exception as exc:
             if time.monotonic() > deadline:
-                raise RuntimeError(f"{url} did not answer within {timeout:.0f} s")
+                raise RuntimeError(f"{url} did not answer within {timeout:.0f} s") from exc
             time.sleep(0.2)
 
 

@@ -13,12 +13,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import demo, ops, rate_limit, snapshots
+from . import demo, ops, rate_limit, routes, snapshots
 from .db import Database, DatabaseUnavailable, primary_reads
 from .migrate import migrate, reporter
 from .progress import LogLine
 from .responses import ApiError, JSONResponse
-from . import routes
 from .routing import IndexedRouter
 from .settings import Settings, load_settings
 from .track import snapshot_loop
@@ -97,7 +96,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.endpoints = endpoints
     app.state.db = db
     app.state.settings = settings
-    app.state.metrics = ops.Metrics()
+    app.state.metrics = ops.Metrics(db)
     # the query-string bound and the rate limit (off when
     # RATE_LIMIT_PER_MINUTE is 0), inside RequestMetrics so refusals are
     # counted and logged; it sees the collapsed path

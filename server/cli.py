@@ -9,6 +9,7 @@ import gc
 import sys
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, AsyncIterator, Awaitable, Callable, Sequence
 
@@ -221,41 +222,60 @@ def _key_name(value: str) -> str:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+@dataclass(frozen=True)
+class Command:
+    """One subcommand of a group (`keys create`): its help, and its
+    arguments as add_argument takes them."""
+
+    name: str
+    help: str
+    description: str
+    arguments: tuple[tuple[tuple[str, ...], dict[str, Any]], ...] = ()
+
+
+def _add_group(commands, name: str, help: str, description: str, epilog: str, members: Sequence[Command]) -> None:
+    """A command group (`keys`, `oauth`, `users`, `track`): its subcommand is
+    args.<name>_command."""
+    parser = commands.add_parser(name, help=help, description=description, epilog=epilog)
+    group = parser.add_subparsers(dest=f"{name}_command", metavar=f"{name.upper()}_COMMAND", required=True)
+    for member in members:
+        sub = group.add_parser(member.name, help=member.help, description=member.description, epilog=epilog)
+        for flags, options in member.arguments:
+            sub.add_argument(*flags, **options)
+
+
+def _answer(work: Callable[[], Awaitable[tuple[int, str]]]) -> int:
+    """Run a command's work; its message goes to standard output, or to
+    standard error with a non-zero status."""
+    status, message = asyncio.run(work())
+    print(message, file=sys.stderr if status else sys.stdout)
+    return status
+
+
+def _named(what: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+    return ("--name",), {"required": True, "type": _key_name, "help": what}
+
+
+def _by_id(what: str) -> tuple[tuple[str, ...], dict[str, Any]]:
+    return ("id",), {"type": int, "metavar": "ID", "help": what}
+
+
 def _add_keys_parser(commands) -> None:
-    parser = commands.add_parser(
-        "keys",
-        help="manage API keys for the osu!api v1 layer",
-        description="Create, list and revoke the API keys that clients of the osu!api v1 "
-        "compatibility layer send as the parameter k.",
-        epilog=KEYS_HELP,
-    )
-    key_commands = parser.add_subparsers(dest="keys_command", metavar="KEYS_COMMAND", required=True)
-    create = key_commands.add_parser(
-        "create",
-        help="create a key and print it",
-        description="Create a new API key and print it. The key is printed alone on the last "
-        "line of output and cannot be shown again: only its digest is stored.",
-        epilog=KEYS_HELP,
-    )
-    create.add_argument(
-        "--name", required=True, type=_key_name,
-        help="who or what the key is for, e.g. a bot's name (1 to 64 printable characters)",
-    )
-    key_commands.add_parser(
-        "list",
-        help="list the keys",
-        description="List every API key: id, name, when it was created (UTC) and whether it "
-        "is active or revoked. The keys themselves are not stored and cannot be listed.",
-        epilog=KEYS_HELP,
-    )
-    revoke = key_commands.add_parser(
-        "revoke",
-        help="revoke a key by its id",
-        description="Revoke an API key so it is refused from now on. Exits with status 1 if "
-        "there is no active key with that id. Revocation cannot be undone.",
-        epilog=KEYS_HELP,
-    )
-    revoke.add_argument("id", type=int, metavar="ID", help="the key's id, as shown by `keys list`")
+    _add_group(commands, "keys", "manage API keys for the osu!api v1 layer",
+               "Create, list and revoke the API keys that clients of the osu!api v1 compatibility layer "
+               "send as the parameter k.", KEYS_HELP, [
+                   Command("create", "create a key and print it",
+                           "Create a new API key and print it. The key is printed alone on the last line of "
+                           "output and cannot be shown again: only its digest is stored.",
+                           (_named("who or what the key is for, e.g. a bot's name (1 to 64 printable characters)"),)),
+                   Command("list", "list the keys",
+                           "List every API key: id, name, when it was created (UTC) and whether it is active or "
+                           "revoked. The keys themselves are not stored and cannot be listed."),
+                   Command("revoke", "revoke a key by its id",
+                           "Revoke an API key so it is refused from now on. Exits with status 1 if there is no "
+                           "active key with that id. Revocation cannot be undone.",
+                           (_by_id("the key's id, as shown by `keys list`"),)),
+               ])
 
 
 def _utc(timestamp: int) -> str:
@@ -276,7 +296,7 @@ def _key_table(rows: list[dict]) -> str:
     ]
     widths = [max(len(line[i]) for line in table) for i in range(3)]
     return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths)) + "  " + line[3] for line in table
+        "  ".join(cell.ljust(width) for cell, width in zip(line[:3], widths, strict=True)) + "  " + line[3] for line in table
     )
 
 
@@ -296,9 +316,7 @@ def _keys_main(args: argparse.Namespace, settings: Settings) -> int:
         async with Database(settings.database_url) as db:
             return await work(db)
 
-    status, message = asyncio.run(connected())
-    print(message, file=sys.stderr if status else sys.stdout)
-    return status
+    return _answer(connected)
 
 
 # --- `oauth`: OAuth clients of the osu!api v2 layer (server/oauth.py)
@@ -310,38 +328,21 @@ OAUTH_HELP = (
 
 
 def _add_oauth_parser(commands) -> None:
-    parser = commands.add_parser(
-        "oauth",
-        help="manage OAuth clients for the osu!api v2 layer",
-        description="Create, list and revoke the OAuth clients whose id and secret osu!api v2 "
-        "clients exchange for an access token at /oauth/token (client credentials grant).",
-        epilog=OAUTH_HELP,
-    )
-    oauth_commands = parser.add_subparsers(dest="oauth_command", metavar="OAUTH_COMMAND", required=True)
-    create = oauth_commands.add_parser(
-        "create",
-        help="create a client and print its id and secret",
-        description="Register a new OAuth client. Its id and secret are printed on the last line "
-        "of output, separated by a space; the secret cannot be shown again.",
-        epilog=OAUTH_HELP,
-    )
-    create.add_argument(
-        "--name", required=True, type=_key_name,
-        help="who or what the client is for (1 to 64 printable characters)",
-    )
-    oauth_commands.add_parser(
-        "list", help="list the clients",
-        description="List every OAuth client: id, name, when it was created (UTC) and whether "
-        "it is active or revoked. Secrets are not stored and cannot be listed.",
-        epilog=OAUTH_HELP,
-    )
-    revoke = oauth_commands.add_parser(
-        "revoke", help="revoke a client by its id",
-        description="Revoke an OAuth client: it gets no new tokens and the tokens it holds stop "
-        "working. Exits with status 1 if there is no active client with that id.",
-        epilog=OAUTH_HELP,
-    )
-    revoke.add_argument("id", type=int, metavar="ID", help="the client's id, as shown by `oauth list`")
+    _add_group(commands, "oauth", "manage OAuth clients for the osu!api v2 layer",
+               "Create, list and revoke the OAuth clients whose id and secret osu!api v2 clients exchange "
+               "for an access token at /oauth/token (client credentials grant).", OAUTH_HELP, [
+                   Command("create", "create a client and print its id and secret",
+                           "Register a new OAuth client. Its id and secret are printed on the last line of "
+                           "output, separated by a space; the secret cannot be shown again.",
+                           (_named("who or what the client is for (1 to 64 printable characters)"),)),
+                   Command("list", "list the clients",
+                           "List every OAuth client: id, name, when it was created (UTC) and whether it is "
+                           "active or revoked. Secrets are not stored and cannot be listed."),
+                   Command("revoke", "revoke a client by its id",
+                           "Revoke an OAuth client: it gets no new tokens and the tokens it holds stop working. "
+                           "Exits with status 1 if there is no active client with that id.",
+                           (_by_id("the client's id, as shown by `oauth list`"),)),
+               ])
 
 
 def _oauth_main(args: argparse.Namespace, settings: Settings) -> int:
@@ -361,9 +362,7 @@ def _oauth_main(args: argparse.Namespace, settings: Settings) -> int:
                 return 0, f"revoked OAuth client {args.id}"
             return 1, f"error: no active OAuth client with id {args.id} (it does not exist or is already revoked)"
 
-    status, message = asyncio.run(work())
-    print(message, file=sys.stderr if status else sys.stdout)
-    return status
+    return _answer(work)
 
 
 # --- `users`: players' own API keys (users.api_key), which the authorized
@@ -376,23 +375,15 @@ USERS_HELP = (
 
 
 def _add_users_parser(commands) -> None:
-    parser = commands.add_parser(
-        "users",
-        help="manage players' API keys",
-        description="Manage players' own API keys (users.api_key), which the authorized "
-        "bancho-style endpoints such as calculate_pp take as a Bearer token.",
-        epilog=USERS_HELP,
-    )
-    user_commands = parser.add_subparsers(dest="users_command", metavar="USERS_COMMAND", required=True)
-    api_key = user_commands.add_parser(
-        "api-key",
-        help="print a player's API key, creating it if missing",
-        description="Print the player's API key (users.api_key) alone on standard output. A "
-        "player without one gets a new random UUID first; an existing key is kept, so running "
-        "this again prints the same key. Exits with status 1 if there is no player with that id.",
-        epilog=USERS_HELP,
-    )
-    api_key.add_argument("id", type=int, metavar="ID", help="the player's user id")
+    _add_group(commands, "users", "manage players' API keys",
+               "Manage players' own API keys (users.api_key), which the authorized bancho-style endpoints "
+               "such as calculate_pp take as a Bearer token.", USERS_HELP, [
+                   Command("api-key", "print a player's API key, creating it if missing",
+                           "Print the player's API key (users.api_key) alone on standard output. A player "
+                           "without one gets a new random UUID first; an existing key is kept, so running this "
+                           "again prints the same key. Exits with status 1 if there is no player with that id.",
+                           (_by_id("the player's user id"),)),
+               ])
 
 
 async def ensure_api_key(db: Database, user_id: int) -> tuple[str, bool] | None:
@@ -423,9 +414,7 @@ def _users_main(args: argparse.Namespace, settings: Settings) -> int:
             print(f"created an API key for player {args.id}", file=sys.stderr)
         return 0, key
 
-    status, message = asyncio.run(work())
-    print(message, file=sys.stderr if status else sys.stdout)
-    return status
+    return _answer(work)
 
 
 # --- `track`: the osu!track layer's scheduled snapshots (server/track.py)
@@ -451,42 +440,31 @@ def _positive(kind: type):
 
 
 def _add_track_parser(commands) -> None:
-    parser = commands.add_parser(
-        "track",
-        help="snapshot players for the osu!track layer",
-        description="Manage the stats history that the osu!track-compatible endpoints "
-        "under /track/ serve.",
-        epilog=TRACK_HELP,
-    )
-    track_commands = parser.add_subparsers(dest="track_command", metavar="TRACK_COMMAND", required=True)
-    snapshot = track_commands.add_parser(
-        "snapshot",
-        help="snapshot the active players",
-        description="Snapshot the stats and new top plays of every unrestricted player active "
-        "in the last --since-days days, in every mode they have played, a batch of players at "
-        "a time in id order. Progress is saved after each batch: an interrupted run (Ctrl-C, "
-        "a crash, --max-batches) continues where it stopped with --resume. Progress is shown "
-        "on standard error (plain lines when it is not a terminal); a summary is printed on "
-        "standard output. Exits with status 1 if another run is in progress.",
-        epilog=TRACK_HELP,
-    )
-    snapshot.add_argument(
-        "--batch", type=_positive(int), metavar="N",
-        help="players per batch (default 100; a resumed run keeps its own unless given)",
-    )
-    snapshot.add_argument(
-        "--since-days", type=_positive(float), default=7, metavar="D",
-        help="how recently a player must have been active (users.latest_activity) to be "
-        "snapshotted (default 7; a resumed run keeps its own cutoff)",
-    )
-    snapshot.add_argument(
-        "--resume", action="store_true",
-        help="continue the last run if it did not finish (else start a new one)",
-    )
-    snapshot.add_argument(
-        "--max-batches", type=_positive(int), metavar="N",
-        help="stop after N batches, leaving the run to finish with --resume",
-    )
+    _add_group(commands, "track", "snapshot players for the osu!track layer",
+               "Manage the stats history that the osu!track-compatible endpoints under /track/ serve.",
+               TRACK_HELP, [
+                   Command("snapshot", "snapshot the active players",
+                           "Snapshot the stats and new top plays of every unrestricted player active in the last "
+                           "--since-days days, in every mode they have played, a batch of players at a time in id "
+                           "order. Progress is saved after each batch: an interrupted run (Ctrl-C, a crash, "
+                           "--max-batches) continues where it stopped with --resume. Progress is shown on standard "
+                           "error (plain lines when it is not a terminal); a summary is printed on standard output. "
+                           "Exits with status 1 if another run is in progress.", (
+                               (("--batch",), {"type": _positive(int), "metavar": "N",
+                                               "help": "players per batch (default 100; a resumed run keeps its own "
+                                                       "unless given)"}),
+                               (("--since-days",), {"type": _positive(float), "default": 7, "metavar": "D",
+                                                    "help": "how recently a player must have been active "
+                                                            "(users.latest_activity) to be snapshotted (default 7; "
+                                                            "a resumed run keeps its own cutoff)"}),
+                               (("--resume",), {"action": "store_true",
+                                                "help": "continue the last run if it did not finish (else start "
+                                                        "a new one)"}),
+                               (("--max-batches",), {"type": _positive(int), "metavar": "N",
+                                                     "help": "stop after N batches, leaving the run to finish with "
+                                                             "--resume"}),
+                           )),
+               ])
 
 
 class _TrackProgress:

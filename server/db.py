@@ -384,7 +384,7 @@ async def _on_connection(connection: Any, statement: str, values: Any, want: int
             return None if want == _FIRST_VALUE else []
         names, floats, named_floats = _layout(cursor.description or ())
         if want == _ROWS:
-            found = [dict(zip(names, row)) for row in rows]
+            found = [dict(zip(names, row, strict=True)) for row in rows]
             for name, decimals, scale in named_floats:
                 _as_text_protocol(found, name, decimals, scale)
             return found

@@ -224,10 +224,10 @@ def _stats(users: list[dict], maps: list[dict], scores: list[dict]) -> list[dict
                 "mode": mode,
                 "tscore": sum(s["score"] for s in mine),
                 "rscore": sum(s["score"] for s in bests),
-                "pp": round(sum(s["pp"] * w for s, w in zip(bests, weights))),
+                "pp": round(sum(s["pp"] * w for s, w in zip(bests, weights, strict=True))),
                 "plays": len(mine),
                 "playtime": sum(s["time_elapsed"] for s in mine) // 1000,
-                "acc": round(sum(s["acc"] * w for s, w in zip(bests, weights)) / sum(weights), 3) if bests else 0.0,
+                "acc": round(sum(s["acc"] * w for s, w in zip(bests, weights, strict=True)) / sum(weights), 3) if bests else 0.0,
                 "max_combo": max((s["max_combo"] for s in mine), default=0),
                 "total_hits": sum(s["n300"] + s["n100"] + s["n50"] for s in mine),
                 "replay_views": 0,
@@ -244,7 +244,7 @@ def _pool(maps: list[dict]) -> tuple[list[dict], list[dict]]:
     std = [m for m in maps if m["mode"] == 0 and m["status"] in (MapStatus.RANKED, MapStatus.APPROVED)]
     pool = {"id": 1, "name": "DEMO Finals", "created_at": _dt(EPOCH + timedelta(days=10)), "created_by": FIRST_USER_ID}
     slots = [(0, 1), (0, 2), (int(Mods.HIDDEN), 1), (int(Mods.HARDROCK), 1), (int(Mods.DOUBLETIME), 1)]
-    pool_maps = [{"map_id": m["id"], "pool_id": 1, "mods": mods, "slot": slot} for m, (mods, slot) in zip(std, slots)]
+    pool_maps = [{"map_id": m["id"], "pool_id": 1, "mods": mods, "slot": slot} for m, (mods, slot) in zip(std, slots, strict=False)]
     return [pool], pool_maps
 
 

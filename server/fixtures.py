@@ -241,7 +241,7 @@ async def load(db: Database, data: Any, data_dir: Path | None = None) -> dict[st
         raise
     for temporary, final in staged:
         os.replace(temporary, final)
-    for kind, (folder, _, _) in FILE_KINDS.items():
+    for kind in FILE_KINDS:
         if data.get(kind):
             counts[kind] = len(data[kind])
     return counts

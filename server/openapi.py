@@ -12,6 +12,7 @@ from typing import Any, Sequence
 from starlette.requests import Request
 from starlette.responses import Response
 
+from . import NAME, version
 from .endpoints import Endpoint
 from .params import Args
 from .responses import dumps
@@ -32,18 +33,29 @@ SECURITY_SCHEMES = {
 }
 
 
+# the API families, in the order a reader meets them (the docs page's)
+TAGS = {
+    "bancho.py-style API": "bancho.py's own JSON API, at /v1/<name> and /<name>.",
+    "bancho.py-style API (authorized)": "For the player whose users.api_key comes as `Authorization: Bearer`.",
+    "osu!api v1": "The legacy osu!api, at /api/<name> and /api/v1/<name>; every call takes a key `k`.",
+    "osu!api v2": "osu!api v2 over bancho.py's data: an OAuth client's token from /oauth/token.",
+    "osu!track": "osu!track's stats history, under /track/.",
+    "ingest (game server)": "Live state the game server pushes (INGEST_TOKEN).",
+    "operations": "Health, readiness, metrics and this documentation.",
+}
+
+
 def document(endpoints: Sequence[Endpoint]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    tags: list[str] = []
+    tags = dict.fromkeys(TAGS)
     for endpoint in endpoints:
         for path, item in endpoint.operations().items():
             paths.setdefault(path, {}).update(item)
-        if endpoint.tag not in tags:
-            tags.append(endpoint.tag)
+        tags.setdefault(endpoint.tag)
     return {
         "openapi": "3.1.0",
-        "info": {"title": "osu-api-server", "version": "0.1.0", "description": DESCRIPTION},
-        "tags": [{"name": tag} for tag in tags],
+        "info": {"title": NAME, "version": version(), "description": DESCRIPTION},
+        "tags": [{"name": tag, **({"description": TAGS[tag]} if tag in TAGS else {})} for tag in tags],
         "paths": paths,
         "components": {"securitySchemes": SECURITY_SCHEMES},
     }

@@ -1,23 +1,31 @@
 """What an operator watches: /health (the process answers), /ready (the
 database answers SELECT 1 within DB_TIMEOUT), /metrics (Prometheus text
-format), one JSON log line per request, and the 503 answer when the
-database is out of reach.
-
-The metrics are kept here in plain dicts rather than with prometheus_client:
-a handful of counters and two histograms in one process (uvicorn runs one
-worker), and the text format is small and stable. Each instance serves its
-own figures; scrape every instance."""
+format, from prometheus_client), one JSON log line per request, and the 503
+answer when the database is out of reach."""
 
 from __future__ import annotations
 
-import bisect
 import logging
-import math
+import os
 import time
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
 import orjson
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    ProcessCollector,
+    disable_created_metrics,
+    generate_latest,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -65,8 +73,7 @@ async def ready(request: Request, p: Args) -> Response:
 
 
 async def metrics(request: Request, p: Args) -> Response:
-    text = request.app.state.metrics.render(request.app.state.db)
-    return Response(text, media_type="text/plain; version=0.0.4; charset=utf-8")
+    return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 TAG = "operations"
@@ -89,111 +96,99 @@ async def database_unavailable(request: Request, exc: Exception) -> Response:
 
 # --- the figures ---------------------------------------------------------------
 
-
-class Histogram:
-    __slots__ = ("counts", "total", "count")
-
-    def __init__(self) -> None:
-        self.counts = [0] * (len(BUCKETS) + 1)  # the last one is +Inf
-        self.total = 0.0
-        self.count = 0
-
-    def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(BUCKETS, value)] += 1
-        self.total += value
-        self.count += 1
+# counters' `_created` series: a second time series each, which no
+# dashboard of ours reads
+disable_created_metrics()
 
 
-def _labels(**labels: str) -> str:
-    def escape(value: str) -> str:
-        return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+class _DatabaseFigures(Collector):
+    """The primary database's figures, read from the Database object when
+    scraped: reads sent to DATABASE_READ_URL's reader are neither counted
+    here nor in the pool gauges."""
 
-    return "{" + ",".join(f'{name}="{escape(str(value))}"' for name, value in labels.items()) + "}"
+    def __init__(self, db: Database) -> None:
+        self.db = db
 
-
-def _number(value: float) -> str:
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "+Inf"
-        return repr(value)
-    return str(value)
+    def collect(self) -> Iterable[Any]:
+        db = self.db
+        yield CounterMetricFamily(f"{PREFIX}_db_queries", "Database statements issued.", value=db.query_count)
+        failures = CounterMetricFamily(
+            f"{PREFIX}_db_query_failures",
+            "Database calls that failed: timeout (no answer within DB_TIMEOUT), "
+            "unavailable (the server could not be reached) or error (anything else).",
+            labels=["reason"],
+        )
+        for reason, count in db.failures.items():
+            failures.add_metric([reason], count)
+        yield failures
+        pool = db.pool_stats()
+        if pool is not None:
+            yield GaugeMetricFamily(f"{PREFIX}_db_pool_connections",
+                                    "Connections in the database pool (open or opening).", value=pool["size"])
+            yield GaugeMetricFamily(f"{PREFIX}_db_pool_free_connections", "Idle connections in the database pool.",
+                                    value=pool["free"])
+            yield GaugeMetricFamily(f"{PREFIX}_db_pool_max_connections", "The database pool's largest size.",
+                                    value=pool["max"])
 
 
 class Metrics:
-    """The request figures of one process (the database's are read from the
-    Database object when rendered)."""
+    """The service's figures, in a prometheus_client registry of their own
+    (one per app), with the process's (resident memory, CPU, open files,
+    start time) and the interpreter's garbage collection. With
+    PROMETHEUS_MULTIPROC_DIR set before the processes start, each worker
+    writes its request figures there and /metrics answers the sum of all
+    workers (prometheus_client's multiprocess mode); the process and
+    database figures are then the answering worker's."""
 
-    def __init__(self) -> None:
-        self.started = time.time()
-        self.in_flight = 0
-        # (method, route, status class) -> count
-        self.requests: dict[tuple[str, str, str], int] = {}
-        # (method, route, status) -> count, for 5xx answers only
-        self.errors: dict[tuple[str, str, str], int] = {}
-        # (method, route) -> latency histogram
-        self.latency: dict[tuple[str, str], Histogram] = {}
+    def __init__(self, db: Database | None = None) -> None:
+        self.registry = registry = CollectorRegistry()
+        self.requests = Counter(f"{PREFIX}_http_requests", "HTTP requests answered, by route template and status class.",
+                                ("method", "route", "status"), registry=registry)
+        self.errors = Counter(f"{PREFIX}_http_errors",
+                              "HTTP requests answered with a 5xx status, by route template and status.",
+                              ("method", "route", "status"), registry=registry)
+        self.latency = Histogram(f"{PREFIX}_http_request_duration_seconds",
+                                 "Time to answer an HTTP request, by route template.", ("method", "route"),
+                                 buckets=BUCKETS, registry=registry)
+        self.in_flight = Gauge(f"{PREFIX}_http_requests_in_flight", "HTTP requests being answered now.",
+                               registry=registry, multiprocess_mode="livesum")
         # server/rate_limit.py: requests refused with 429, and Redis calls
         # that failed (the in-process buckets answered instead)
-        self.rate_limited = 0
-        self.rate_limit_backend_errors = 0
+        self.rate_limited = Counter(f"{PREFIX}_rate_limited", "Requests refused with 429 by the rate limit.",
+                                    registry=registry)
+        self.rate_limit_backend_errors = Counter(
+            f"{PREFIX}_rate_limit_backend_errors",
+            "Rate-limit calls to Redis that failed; the in-process buckets answered instead.", registry=registry)
+        self._process = [ProcessCollector(namespace=PREFIX, registry=registry), GCCollector(registry=registry)]
+        self._database = None if db is None else _DatabaseFigures(db)
+        if self._database is not None:
+            registry.register(self._database)
+        # each (method, route, status)'s labelled series, found once: a
+        # request pays an increment and an observation, not label look-ups
+        self._series: dict[tuple[str, str, int], tuple[Any, Any, Any]] = {}
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, f"{status // 100}xx")
-        self.requests[key] = self.requests.get(key, 0) + 1
-        if status >= 500:
-            error = (method, route, str(status))
-            self.errors[error] = self.errors.get(error, 0) + 1
-        histogram = self.latency.get((method, route))
-        if histogram is None:
-            histogram = self.latency[(method, route)] = Histogram()
-        histogram.observe(seconds)
+        series = self._series.get((method, route, status))
+        if series is None:
+            series = self._series[(method, route, status)] = (
+                self.requests.labels(method, route, f"{status // 100}xx"),
+                self.latency.labels(method, route),
+                self.errors.labels(method, route, str(status)) if status >= 500 else None,
+            )
+        requests, latency, errors = series
+        requests.inc()
+        latency.observe(seconds)
+        if errors is not None:
+            errors.inc()
 
-    def render(self, db: Database | None = None) -> str:
-        lines: list[str] = []
-
-        def family(name: str, kind: str, help: str, samples: Iterable[tuple[str, dict[str, Any], float]]) -> None:
-            lines.append(f"# HELP {PREFIX}_{name} {help}")
-            lines.append(f"# TYPE {PREFIX}_{name} {kind}")
-            for suffix, labels, value in samples:
-                lines.append(f"{PREFIX}_{name}{suffix}{_labels(**labels) if labels else ''} {_number(value)}")
-
-        family("http_requests_total", "counter", "HTTP requests answered, by route template and status class.", (
-            ("", {"method": m, "route": r, "status": s}, n) for (m, r, s), n in sorted(self.requests.items())
-        ))
-        family("http_errors_total", "counter", "HTTP requests answered with a 5xx status, by route template and status.", (
-            ("", {"method": m, "route": r, "status": s}, n) for (m, r, s), n in sorted(self.errors.items())
-        ))
-
-        def buckets() -> Iterable[tuple[str, dict[str, Any], float]]:
-            for (method, route), histogram in sorted(self.latency.items()):
-                running = 0
-                for bound, count in zip((*BUCKETS, math.inf), histogram.counts):
-                    running += count
-                    yield "_bucket", {"method": method, "route": route, "le": _number(float(bound))}, running
-                yield "_sum", {"method": method, "route": route}, histogram.total
-                yield "_count", {"method": method, "route": route}, histogram.count
-
-        family("http_request_duration_seconds", "histogram", "Time to answer an HTTP request, by route template.", buckets())
-        family("http_requests_in_flight", "gauge", "HTTP requests being answered now.", [("", {}, self.in_flight)])
-        family("process_start_time_seconds", "gauge", "When the process started, in Unix time.", [("", {}, self.started)])
-        family("rate_limited_total", "counter", "Requests refused with 429 by the rate limit.", [("", {}, self.rate_limited)])
-        family("rate_limit_backend_errors_total", "counter", (
-            "Rate-limit calls to Redis that failed; the in-process buckets answered instead."
-        ), [("", {}, self.rate_limit_backend_errors)])
-        # the primary's figures only: reads sent to DATABASE_READ_URL's
-        # reader are neither counted here nor in the pool gauges
-        if db is not None:
-            family("db_queries_total", "counter", "Database statements issued.", [("", {}, db.query_count)])
-            family("db_query_failures_total", "counter", (
-                "Database calls that failed: timeout (no answer within DB_TIMEOUT), "
-                "unavailable (the server could not be reached) or error (anything else)."
-            ), (("", {"reason": reason}, n) for reason, n in db.failures.items()))
-            pool = db.pool_stats()
-            if pool is not None:
-                family("db_pool_connections", "gauge", "Connections in the database pool (open or opening).", [("", {}, pool["size"])])
-                family("db_pool_free_connections", "gauge", "Idle connections in the database pool.", [("", {}, pool["free"])])
-                family("db_pool_max_connections", "gauge", "The database pool's largest size.", [("", {}, pool["max"])])
-        return "\n".join(lines) + "\n"
+    def render(self) -> bytes:
+        if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker)
+        for collector in self._process + ([self._database] if self._database is not None else []):
+            every_worker.register(collector)
+        return generate_latest(every_worker)
 
 
 # --- the middleware --------------------------------------------------------------
@@ -251,11 +246,11 @@ class RequestMetrics:
                 status = message["status"]
             await send(message)
 
-        self.metrics.in_flight += 1
+        self.metrics.in_flight.inc()
         try:
             await self.app(scope, receive, send_status)
         finally:
-            self.metrics.in_flight -= 1
+            self.metrics.in_flight.dec()
             seconds = time.perf_counter() - started
             route = route_template(scope, root_path)
             self.metrics.observe(scope["method"], route, status, seconds)

@@ -204,7 +204,7 @@ class RedisBuckets:
             allowed, tokens = await self.script(keys=[REDIS_PREFIX + identity], args=[repr(self.rate), self.burst, self.ttl_ms])
         except Exception as exc:  # redis' errors, OSError, timeouts: all mean "not now"
             if self.metrics is not None:
-                self.metrics.rate_limit_backend_errors += 1
+                self.metrics.rate_limit_backend_errors.inc()
             if self.down_since is None:
                 self.down_since = now
                 log.warning("rate limiter: Redis unreachable (%s: %s); limiting in-process until it answers",
@@ -327,7 +327,7 @@ class RequestLimits:
 
     async def _refuse(self, send, message: str, retry_after: int, headers: list[tuple[bytes, bytes]]) -> None:
         if self.metrics is not None:
-            self.metrics.rate_limited += 1
+            self.metrics.rate_limited.inc()
         start, body = _json(429, message.format(retry_after), [(b"retry-after", str(retry_after).encode()), *headers])
         await send(start)
         await send(body)

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from starlette._utils import get_route_path  # the path less root_path, as Route.matches reads it
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
-
-from starlette._utils import get_route_path  # the path less root_path, as Route.matches reads it
 
 
 class IndexedRouter(Router):

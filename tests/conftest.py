@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from mariadb_server import MariaDB, start_mariadb
 from starlette.testclient import TestClient
 
-from mariadb_server import MariaDB, start_mariadb
 from server import demo
 from server.app import create_app
 from server.db import Database

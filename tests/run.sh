@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Install everything needed and run the whole test suite.
+# Install everything needed and run the whole test suite: the system's
+# programs from Debian's packages (apt-get), the project and its test
+# dependencies into a virtual environment of its own (.venv, made when
+# missing), then the lint (ruff) and pytest.
 # Usage: bash tests/run.sh [pytest arguments...]
 set -euo pipefail
 
@@ -46,6 +49,18 @@ if command -v redis-server >/dev/null 2>&1 || [ -x /usr/bin/redis-server ]; then
 else
     packages+=(redis-server)
 fi
+# tests/test_docs_page.py drives Debian's headless Chromium (selenium)
+if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    log "chromium and chromedriver found; not installing them"
+else
+    packages+=(chromium chromium-driver)
+fi
+
+# the virtual environment needs venv and ensurepip, which Debian and Ubuntu
+# ship apart from python3 (python3-venv)
+if ! python3 -c 'import ensurepip, venv' >/dev/null 2>&1; then
+    packages+=(python3-venv)
+fi
 
 if [ "${#packages[@]}" -gt 0 ]; then
     if ! command -v apt-get >/dev/null 2>&1; then
@@ -77,12 +92,21 @@ if [ "${#packages[@]}" -gt 0 ]; then
     fi
 fi
 
-export PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1
-log "installing the project and its test dependencies (pip install -e '.[test]')"
-python3 -m pip install -q -e '.[test]'
+# a virtual environment of its own: Debian 12 and Ubuntu 24.04 refuse
+# `pip install` into the system's Python (externally-managed-environment)
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+if [ ! -x .venv/bin/python ]; then
+    log "creating the virtual environment .venv"
+    python3 -m venv .venv
+fi
+log "installing the project and its test dependencies into .venv (pip install -e '.[test]')"
+.venv/bin/python -m pip install -q -e '.[test]'
+
+log "lint: ruff check"
+.venv/bin/python -m ruff check .
 
 log "running pytest $*"
 status=0
-python3 -m pytest "$@" || status=$?
+.venv/bin/python -m pytest "$@" || status=$?
 log "pytest exited with status $status"
 exit "$status"

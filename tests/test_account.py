@@ -11,9 +11,9 @@ import time
 import zlib
 
 import pytest
+from conftest import run
 from starlette.testclient import TestClient
 
-from conftest import run
 from server import demo, images
 from server.app import create_app
 from server.constants import Privileges

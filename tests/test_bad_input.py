@@ -6,8 +6,6 @@ and the database is unchanged afterwards. On both backends."""
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
-
 from api_walk import (
     Credentials,
     Subjects,
@@ -20,6 +18,8 @@ from api_walk import (
     table_fingerprint,
 )
 from conftest import run
+from starlette.testclient import TestClient
+
 from server.app import create_app
 
 BAD_VALUES = [

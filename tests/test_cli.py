@@ -15,7 +15,6 @@ import pytest
 
 from server import demo, schema
 
-
 # the processes run this working tree's code, whatever copy is installed
 REPO = Path(__file__).resolve().parent.parent
 

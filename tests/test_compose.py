@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 
 import pytest
 import yaml
-
 from nginx_template import REPO, TEMPLATE, placeholders, render
+
 from server.settings import load_settings
 
 COMPOSE_FILE = REPO / "docker-compose.yml"

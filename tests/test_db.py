@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import asyncmy
 import pytest
-
 from conftest import _migrated_with_demo, run
+
 from server.db import Database, DatabaseUnavailable, _within
 
 # every table the schema has (bancho.py's and ours), read whole
@@ -54,7 +54,7 @@ async def _text_protocol_rows(url: str, query: str) -> list[dict]:
         async with connection.cursor() as cursor:
             await cursor.execute(query)
             names = [column[0] for column in cursor.description]
-            return [dict(zip(names, row)) for row in await cursor.fetchall()]
+            return [dict(zip(names, row, strict=True)) for row in await cursor.fetchall()]
     finally:
         connection.close()
 

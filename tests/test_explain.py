@@ -22,10 +22,10 @@ from starlette.testclient import TestClient
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # bench/ is not installed
 
 from bench.generate import generate  # noqa: E402
-from server.migrate import migrate  # noqa: E402
 from server import keys  # noqa: E402
 from server.app import create_app
 from server.db import Database
+from server.migrate import migrate  # noqa: E402
 from server.settings import Settings
 
 WATCHED = {"scores", "stats", "users", "favourites", "ratings"}

@@ -10,8 +10,8 @@ import copy
 from typing import Any
 
 import pytest
-
 from conftest import run
+
 from server import fixtures
 from server.db import Database
 from server.migrate import migrate

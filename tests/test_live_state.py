@@ -12,9 +12,9 @@ import time
 from typing import Any, Iterator
 
 import pytest
+from conftest import run
 from starlette.testclient import TestClient
 
-from conftest import run
 from server import demo
 from server.app import create_app
 from server.db import Database

@@ -20,13 +20,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import run
-from server import footprint, migrate as migrate_module, migration_steps, schema
+from test_schema import describe
+
+from server import footprint, migration_steps, schema
+from server import migrate as migrate_module
 from server.db import Database
 from server.migrate import LEDGER, MigrationError, Progress, create_bancho_schema, migrate, reporter
 from server.progress import StatusLine
-from test_schema import describe
 
 REPO = Path(__file__).resolve().parent.parent
 # rows in the large table: enough that each index build on it takes a
@@ -81,15 +82,16 @@ def test_a_run_stopped_after_any_step_is_finished_by_the_next(backend, reference
 
     async def go(url):
         deaths = 0
+        done: list[str] = []
+
+        def die_after_one(progress: Progress) -> None:
+            if progress.finished:
+                done.append(progress.what)
+                raise Died
+
         async with Database(url) as db:
             while True:
-                done = []
-
-                def die_after_one(progress: Progress) -> None:
-                    if progress.finished:
-                        done.append(progress.what)
-                        raise Died
-
+                done.clear()
                 try:
                     await migrate(db, die_after_one)
                     break

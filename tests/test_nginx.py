@@ -32,7 +32,6 @@ from typing import Iterator
 
 import httpx
 import pytest
-
 from nginx_template import REPO, TEMPLATE, render, upstream_servers
 
 STARTUP_TIMEOUT = 30.0

@@ -23,9 +23,9 @@ from typing import Iterator
 
 import httpx
 import pytest
+from mariadb_server import MariaDB, MariaDBError, find_binary, start_mariadb
 from starlette.testclient import TestClient
 
-from mariadb_server import MariaDB, MariaDBError, find_binary, start_mariadb
 from server import demo, keys
 from server.app import create_app
 from server.db import Database, DatabaseUnavailable
@@ -44,13 +44,38 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def metric_values(text: str) -> dict[str, float]:
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+
+def _series(text: str) -> str:
+    """A series as `name{a="1",b="2"}` with its labels in name order: the
+    text format does not fix their order (prometheus_client sorts them)."""
+    name, _, labels = text.partition("{")
+    if not labels:
+        return name
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in sorted(_LABEL.findall(labels))) + "}"
+
+
+class Figures(dict):
+    """{series: value}, looked up by a series with its labels in any order."""
+
+    def __getitem__(self, series: str) -> float:
+        return super().__getitem__(_series(series))
+
+    def __contains__(self, series: object) -> bool:
+        return isinstance(series, str) and super().__contains__(_series(series))
+
+    def get(self, series: str, default: float | None = None) -> float | None:
+        return super().get(_series(series), default)
+
+
+def metric_values(text: str) -> Figures:
     """Prometheus text format -> {'name{labels}': value}."""
-    values = {}
+    values = Figures()
     for line in text.splitlines():
         if line and not line.startswith("#"):
             series, value = line.rsplit(" ", 1)
-            values[series] = float(value)
+            values[_series(series)] = float(value)
     return values
 
 
@@ -419,3 +444,34 @@ def test_sigterm_lets_the_request_in_flight_finish(servers, tmp_path):
     assert put[0]["route"] == "/ingest/sessions/{user_id}" and put[0]["status"] == 200
     assert put[0]["duration_ms"] >= 500
     assert not re.search(r'"(GET|PUT) /', log)
+
+
+# --- /metrics from prometheus_client ---------------------------------------------
+
+
+def test_metrics_carry_the_process_figures(client):
+    figures = metrics(client)
+    assert figures["osu_api_process_resident_memory_bytes"] > 1_000_000
+    assert figures["osu_api_process_open_fds"] >= 3
+    assert figures["osu_api_process_start_time_seconds"] > 1_600_000_000
+    assert any(name.startswith("python_gc_collections_total") for name in figures)
+    assert not any(name.endswith("_created") or "_created{" in name for name in figures)
+
+
+def test_two_workers_sharing_a_multiprocess_folder_are_counted_together(servers, tmp_path):
+    """PROMETHEUS_MULTIPROC_DIR: each process writes its figures there and
+    either answers the sum (as under `uvicorn --workers`)."""
+    shared = tmp_path / "prometheus"
+    for folder in (shared, tmp_path / "one", tmp_path / "two"):
+        folder.mkdir()
+    first = ServerProcess(tmp_path / "one", DEMO_ON_EMPTY="1", PROMETHEUS_MULTIPROC_DIR=str(shared))
+    servers.append(first)
+    second = ServerProcess(tmp_path / "two", DEMO_ON_EMPTY="1", PROMETHEUS_MULTIPROC_DIR=str(shared))
+    servers.append(second)
+    for server, times in ((first, 3), (second, 4)):
+        for _ in range(times):
+            assert server.get("/v1/get_player_count")[0].status_code == 200
+    for server in (first, second):
+        figures = metric_values(httpx.get(f"{server.url}/metrics").text)
+        series = 'osu_api_http_requests_total{method="GET",route="/v1/get_player_count",status="2xx"}'
+        assert figures[series] == 7

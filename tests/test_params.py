@@ -4,7 +4,8 @@ last), escaped or not."""
 
 from __future__ import annotations
 
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 

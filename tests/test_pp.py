@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 import rosu_pp_py as rosu
+from conftest import run
 from starlette.testclient import TestClient
 
-from conftest import run
 from server import beatmap_files, fixtures
 from server.app import create_app
 from server.cli import ensure_api_key

@@ -10,13 +10,12 @@ import asyncio
 import uuid
 
 import pytest
+from conftest import _migrated_with_demo, run
 from starlette.testclient import TestClient
 
 from server.app import create_app
 from server.db import Database
 from server.settings import Settings, load_settings
-
-from conftest import _migrated_with_demo, run
 
 PLAYER = 3
 KEY = str(uuid.UUID(int=3))

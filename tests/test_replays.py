@@ -20,6 +20,7 @@ from starlette.testclient import TestClient
 osrparse = pytest.importorskip("osrparse")
 
 from conftest import run  # noqa: E402
+
 from server import demo, fixtures, replays  # noqa: E402
 from server.app import create_app  # noqa: E402
 from server.constants import Privileges, ScoreStatus  # noqa: E402

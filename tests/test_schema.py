@@ -11,9 +11,9 @@ import uuid
 from typing import Any
 
 import pytest
+from conftest import run
 from starlette.testclient import TestClient
 
-from conftest import run
 from server import schema
 from server.app import create_app
 from server.db import Database

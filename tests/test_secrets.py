@@ -8,10 +8,10 @@ body is scanned for every player's secrets. On both backends."""
 from __future__ import annotations
 
 import pytest
-from starlette.testclient import TestClient
-
 from api_walk import fetch_token, prepare, realistic_requests
 from conftest import run
+from starlette.testclient import TestClient
+
 from server.app import create_app
 
 # calls per endpoint, each naming the next player, map and score

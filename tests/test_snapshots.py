@@ -9,6 +9,7 @@ import asyncio
 from typing import Any
 
 import pytest
+from conftest import run
 from starlette.testclient import TestClient
 
 from server.app import create_app
@@ -16,8 +17,6 @@ from server.db import Database
 from server.migrate import migrate
 from server.queries import players
 from server.snapshots import Snapshots, add_ranks
-
-from conftest import run
 
 # (id, name, country, priv, pp in mode 0)
 PLAYERS = [

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from conftest import run
 from starlette.testclient import TestClient
 
-from conftest import run
 from server import cli, fixtures, track
 from server.app import create_app
 from server.constants import level_from_score

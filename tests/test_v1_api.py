@@ -9,9 +9,9 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from conftest import run
 from starlette.testclient import TestClient
 
-from conftest import run
 from server import fixtures
 from server.app import create_app
 from server.constants import MapStatus, Privileges, ScoreStatus, level_from_score

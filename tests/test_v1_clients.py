@@ -211,7 +211,7 @@ def test_ossapi_get_beatmaps_by_id_and_set(server, demo):
         rows = sorted(api.get_beatmaps(beatmapset_id=set_id), key=lambda b: b.beatmap_id)
         maps = sorted((m for m in demo.maps.values() if m["set_id"] == set_id), key=lambda m: m["id"])
         assert [b.beatmap_id for b in rows] == [m["id"] for m in maps]
-        for b, m in zip(rows, maps):
+        for b, m in zip(rows, maps, strict=True):
             assert RankStatus(int(b.approved)).value == APPROVED[m["status"]]
             assert b.mode == m["mode"]
             assert b.approved_date == (_dt(m["last_update"]).replace(tzinfo=UTC) if m["status"] in DATED else None)
@@ -366,7 +366,7 @@ def test_aiosu_get_beatmaps_by_id_and_set(server, demo):
         maps = sorted((m for m in demo.maps.values() if m["set_id"] == set_id), key=lambda m: m["id"])
         rows = sorted((s.beatmaps[0] for s in sets), key=lambda b: b.id)
         assert [b.id for b in rows] == [m["id"] for m in maps]
-        for s, m in zip(sorted(sets, key=lambda s: s.beatmaps[0].id), maps):
+        for s, m in zip(sorted(sets, key=lambda s: s.beatmaps[0].id), maps, strict=True):
             assert s.status is BeatmapRankStatus(APPROVED[m["status"]])
             assert s.beatmaps[0].mode is Gamemode(m["mode"])
             assert s.ranked_date == (_dt(m["last_update"]) if m["status"] in DATED else None)
@@ -407,7 +407,7 @@ def test_aiosu_get_scores_on_a_ranked_map(server, demo):
     assert loved and all(s.pp is None for s in loved)
     assert taiko and [s.id for s in taiko] == [e["id"] for e in demo.leaderboard(taiko_id, mode=1)]
     assert all(s.mode is Gamemode.TAIKO for s in taiko)
-    for mods, combination in zip(combinations, by_mods):
+    for mods, combination in zip(combinations, by_mods, strict=True):
         assert [s.id for s in combination] == [e["id"] for e in expected if e["mods"] == mods]
 
 
@@ -446,7 +446,7 @@ def test_aiosu_get_replay(server, demo):
     async def call(client):
         return [await client.get_replay(score_id=s["id"]) for s in demo.with_replay()]
 
-    for score, replay in zip(demo.with_replay(), run_aiosu(server, call)):
+    for score, replay in zip(demo.with_replay(), run_aiosu(server, call), strict=True):
         assert replay.encoding == "base64" and replay.content == demo.replays[score["id"]]
     # `{"error": "Replay not available."}` comes with 200, as the official
     # API sends it; aiosu then fails to validate it as a replay

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 
 import jwt
 import pytest
-
 from conftest import run
+
 from server import oauth
 from server.constants import MapStatus, Privileges, ScoreStatus
 from server.db import Database

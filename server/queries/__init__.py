@@ -11,7 +11,7 @@ def in_list(name: str, items: Iterable[Any], values: dict[str, Any]) -> str:
     `values` (the caller makes sure there is at least one)."""
     items = list(items)
     names, text = _in_list_names(name, len(items))
-    values.update(zip(names, items))
+    values.update(zip(names, items, strict=True))
     return text
 
 

@@ -135,7 +135,7 @@ async def with_extras(db: Database, rows: list[dict[str, Any]]) -> list[dict[str
     creators = await store.get_many("creator_id", set(keys), _user_ids)
     favourites = await store.get_many("favourites", {row["set_id"] for row in rows}, _favourite_counts)
     ratings = await store.get_many("rating", {row["md5"] for row in rows}, _average_ratings)
-    for row, key in zip(rows, keys):
+    for row, key in zip(rows, keys, strict=True):
         row["creator_id"] = creators[key]
         row["favourite_count"] = favourites[row["set_id"]] or 0
         row["rating"] = ratings[row["md5"]]

@@ -115,11 +115,11 @@ async def player_with_stats(
     )
     if not rows:
         return None, []
-    player = dict(zip(INFO_COLUMNS, rows[0]))
+    player = dict(zip(INFO_COLUMNS, rows[0][:_INFO_SIZE], strict=True))
     wanted = set(modes)
     # the stats row's id is the player's, as are priv and country (for add_ranks)
     head, tail = (player["id"],), (player["priv"], player["country"])
-    stats = [dict(zip(_STATS_WITH_PLAYER, head + row[_INFO_SIZE:] + tail))
+    stats = [dict(zip(_STATS_WITH_PLAYER, head + row[_INFO_SIZE:] + tail, strict=True))
              for row in rows if row[_INFO_SIZE] in wanted]  # its mode: None without stats
     return player, await add_ranks(db, stats)
 

@@ -5,7 +5,6 @@ query: one query per request, never one per row."""
 from __future__ import annotations
 
 import functools
-
 from dataclasses import dataclass
 from typing import Any
 

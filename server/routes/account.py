@@ -36,8 +36,25 @@ from ..params import Args, PathValue, read_body
 from ..queries import account, players
 from ..responses import ApiError, JSONResponse, bad_request, success
 from ..schemas import (
-    BAD_REQUEST, BINARY, INT, OBJ, PLAYER_KEY, STR, UNAUTHORIZED, Schema, any_of, arr, binary_body, content,
-    enum, integer, json_body, nullable, obj, status_error, string,
+    BAD_REQUEST,
+    BINARY,
+    INT,
+    OBJ,
+    PLAYER_KEY,
+    STR,
+    UNAUTHORIZED,
+    Schema,
+    any_of,
+    arr,
+    binary_body,
+    content,
+    enum,
+    integer,
+    json_body,
+    nullable,
+    obj,
+    status_error,
+    string,
 )
 from ..schemas import success as success_schema
 

@@ -23,7 +23,23 @@ from ..params import Args, Choice, Flag, Integer, Mode, Mods, Param, Text
 from ..queries import clans, live, maps, players, pools, scores
 from ..responses import JSONResponse, bad_request, dumps, not_found, success
 from ..schemas import (
-    BAD_REQUEST, BOOL, INT, MAX_INT63, NINT, NSTR, NUM, OBJ, STR, Schema, any_of, arr, binary_body, enum, json_body, nullable, obj,
+    BAD_REQUEST,
+    BOOL,
+    INT,
+    MAX_INT63,
+    NINT,
+    NSTR,
+    NUM,
+    OBJ,
+    STR,
+    Schema,
+    any_of,
+    arr,
+    binary_body,
+    enum,
+    json_body,
+    nullable,
+    obj,
     status_error,
 )
 from ..snapshots import MEMO_ROWS, snapshots

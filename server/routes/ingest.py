@@ -27,7 +27,19 @@ from ..params import Args, Param, ParamError, PathParam, read_body
 from ..queries import live
 from ..responses import ApiError, bad_request, not_found, success
 from ..schemas import (
-    BAD_REQUEST, BOOL, STR, Schema, arr, enum, integer, json_body, nullable, obj, request_body, status_error, string,
+    BAD_REQUEST,
+    BOOL,
+    STR,
+    Schema,
+    arr,
+    enum,
+    integer,
+    json_body,
+    nullable,
+    obj,
+    request_body,
+    status_error,
+    string,
 )
 from ..schemas import success as success_schema
 

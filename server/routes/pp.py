@@ -24,7 +24,19 @@ from ..endpoints import Endpoint
 from ..params import Args, Integer, Mode, Mods, Param, ParamError, Values
 from ..queries import maps
 from ..responses import JSONResponse, bad_request, not_found
-from ..schemas import BAD_REQUEST, OBJ, PLAYER_KEY, UNAUTHORIZED, Schema, any_of, arr, json_body, number, obj, status_error
+from ..schemas import (
+    BAD_REQUEST,
+    OBJ,
+    PLAYER_KEY,
+    UNAUTHORIZED,
+    Schema,
+    any_of,
+    arr,
+    json_body,
+    number,
+    obj,
+    status_error,
+)
 
 DEFAULT_ACCURACIES = (100.0, 99.0, 98.0, 95.0)
 MAX_ACCURACIES = 100  # `acc` values in one request

@@ -33,7 +33,19 @@ from ..params import Args, Lenient, Param, PathValue, Values, query_values, read
 from ..queries import live, maps, players, scores
 from ..responses import JSONResponse
 from ..schemas import (
-    NULL, OBJ, STR, V1_ERROR, Schema, any_of, arr, enum, json_body, obj, request_body, status_error, string,
+    NULL,
+    OBJ,
+    STR,
+    V1_ERROR,
+    Schema,
+    any_of,
+    arr,
+    enum,
+    json_body,
+    obj,
+    request_body,
+    status_error,
+    string,
     text_body,
 )
 from ..snapshots import snapshots

@@ -15,8 +15,24 @@ from ...queries import maps, scores
 from ...queries import v2 as q
 from ...schemas import INT, NULL, arr, integer, obj
 from .common import (
-    BEATMAP, BEATMAP_ID, BEATMAPSET, DIGITS, KEY, SCORE, IdList, ModsList, Ruleset, Text, base_url, db_of, endpoint,
-    not_found, score, sets, user_row, users_by_id,
+    BEATMAP,
+    BEATMAP_ID,
+    BEATMAPSET,
+    DIGITS,
+    KEY,
+    SCORE,
+    IdList,
+    ModsList,
+    Ruleset,
+    Text,
+    base_url,
+    db_of,
+    endpoint,
+    not_found,
+    score,
+    sets,
+    user_row,
+    users_by_id,
 )
 from .users import USER_PARAM
 

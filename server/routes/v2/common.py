@@ -26,7 +26,19 @@ from ...queries import v2 as q
 from ...queries.scores import ModsFilter
 from ...responses import JSONResponse
 from ...schemas import (
-    INT, NSTR, STR, V2_ERROR, V2_UNAUTHENTICATED, Schema, any_of, arr, enum, integer, json_body, obj, STATUS,
+    INT,
+    NSTR,
+    STATUS,
+    STR,
+    V2_ERROR,
+    V2_UNAUTHENTICATED,
+    Schema,
+    any_of,
+    arr,
+    enum,
+    integer,
+    json_body,
+    obj,
 )
 
 UNAUTHENTICATED = {"authentication": "basic"}

@@ -12,12 +12,22 @@ from starlette.requests import Request
 from ...constants import V2_RULESET_IDS
 from ...endpoints import Endpoint
 from ...formats import v2 as fmt
-from ...params import Args, Lenient, Param, PathValue, ParamError, Values
+from ...params import Args, Lenient, Param, ParamError, PathValue, Values
 from ...queries import players, scores
 from ...queries import v2 as q
 from ...schemas import INT, NSTR, OBJ, STR, Schema, arr, enum, integer, nullable, obj
 from .common import (
-    RULESET, SCORE, USER, Text, cursor_string, db_of, endpoint, not_found, score, sets, users_by_id,
+    RULESET,
+    SCORE,
+    USER,
+    Text,
+    cursor_string,
+    db_of,
+    endpoint,
+    not_found,
+    score,
+    sets,
+    users_by_id,
 )
 
 RANKING_PAGE_SIZE = 50

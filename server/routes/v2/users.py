@@ -18,8 +18,22 @@ from ...queries import v2 as q
 from ...schemas import INT, STR, arr, enum, obj
 from . import common
 from .common import (
-    BEATMAP, BEATMAPSET, KEY, RULESET, USER, Flag, IdList, Ruleset, base_url, db_of, endpoint, not_found, score,
-    sets, user_row, users_by_id,
+    BEATMAP,
+    BEATMAPSET,
+    KEY,
+    RULESET,
+    USER,
+    Flag,
+    IdList,
+    Ruleset,
+    base_url,
+    db_of,
+    endpoint,
+    not_found,
+    score,
+    sets,
+    user_row,
+    users_by_id,
 )
 
 MAX_SCORE_RESULTS = 100
