@@ -142,3 +142,35 @@ def test_first_start_serves_the_demo_data_stops_on_sigterm_and_restarts(start_se
     assert httpx.get(f"{again.url}/v1/get_player_count").json() == count
     again.terminate()
     assert_stopped_cleanly(again)
+
+
+def test_the_readmes_first_command_sets_up_and_serves_the_docs_and_the_demo_data(tmp_path):
+    """`bash start.sh`, as the README says: the virtual environment (made
+    when missing; tests/run.sh has made it already), the project in it, the
+    server on the embedded database with the demo data."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DEMO_ON_EMPTY", "HOST")}
+    env.update(PORT=str(port), DATA_DIR=str(tmp_path / "data"))
+    log = tmp_path / "start.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(["bash", str(REPO / "start.sh")], env=env, cwd=tmp_path, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300  # (a machine without .venv installs everything first)
+        while True:
+            assert process.poll() is None, log.read_text()
+            try:
+                answer = httpx.get(f"{url}/v1/get_player_info", params={"id": 3, "scope": "info"}, timeout=2)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.2)
+        assert answer.json()["player"]["info"]["name"] == demo.demo_data()["users"][0]["name"]
+        docs = httpx.get(f"{url}/docs")
+        assert docs.status_code == 200 and "swagger-ui-bundle.js" in docs.text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert (REPO / ".venv" / "bin" / "python").exists()
+    assert "Application shutdown complete." in log.read_text()
