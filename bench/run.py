@@ -239,6 +239,15 @@ async def sample_urls(database_url: str, key: str, n: int, seed: int) -> dict[st
         "v1 get_scores": (LISTING, [f"/api/get_scores?k={k}&b={m['id']}" for m in mpicked]),
         "v1 get_user_best": (LISTING, [f"/api/get_user_best?k={k}&u={i}&type=id" for i in ids]),
         "v1 get_user_recent": (LISTING, [f"/api/get_user_recent?k={k}&u={i}&type=id" for i in ids]),
+        # bancho.py's /v2 API: one object, and a player's, a map's pages
+        "v2 player": (SINGLE, [f"/v2/players/{i}" for i in ids]),
+        "v2 player stats": (SINGLE, [f"/v2/players/{i}/stats/0" for i in ids]),
+        "v2 map": (SINGLE, [f"/v2/maps/{m['id']}" for m in mpicked]),
+        "v2 score": (SINGLE, [f"/v2/scores/{i}" for i in score_ids]),
+        "v2 scores(user)": (LISTING, [f"/v2/scores?user_id={i}" for i in ids]),
+        "v2 scores(map)": (LISTING, [f"/v2/scores?map_md5={m['md5']}" for m in mpicked]),
+        "v2 players(country)": (LISTING, [f"/v2/players?country={rng.choice(countries)}" for _ in range(n)]),
+        "v2 maps": (LISTING, [f"/v2/maps?page={rng.randint(1, 20)}" for _ in range(n)]),
     }
 
 

@@ -37,6 +37,7 @@ SECURITY_SCHEMES = {
 TAGS = {
     "bancho.py-style API": "bancho.py's own JSON API, at /v1/<name> and /<name>.",
     "bancho.py-style API (authorized)": "For the player whose users.api_key comes as `Authorization: Bearer`.",
+    "bancho.py's /v2 API": "bancho.py's second JSON API: players, maps, scores and clans under /v2/, paged.",
     "osu!api v1": "The legacy osu!api, at /api/<name> and /api/v1/<name>; every call takes a key `k`.",
     "osu!api v2": "osu!api v2 over bancho.py's data: an OAuth client's token from /oauth/token.",
     "osu!track": "osu!track's stats history, under /track/.",

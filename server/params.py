@@ -323,7 +323,13 @@ class Mods(Text):
         if not self.matching:
             return mods_number(text)
         match = "any" if text.startswith("~") else "all"
-        return ModsFilter(mods_number(text[1:] if text[0] in "=~" else text), match)
+        body = text[1:] if text[0] in "=~" else text
+        if body.isdecimal() and int(body) > MAX_INT32:
+            # as bancho.py reads it: a score's mods (a 32-bit column) never
+            # hold a bit past 30, so "all of them" finds nothing and "any of
+            # them" goes by the bits a score can hold
+            return ModsFilter(1 << 31 if match == "all" else int(body) & MAX_INT32, match)
+        return ModsFilter(mods_number(body), match)
 
 
 def mods_number(text: str) -> int:

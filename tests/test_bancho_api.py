@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from conftest import run
 
 from server.constants import MapStatus, Mods, Privileges, ScoreStatus
+from server.db import Database
 from server.queries import players
 from server.snapshots import snapshots
 
@@ -614,3 +616,37 @@ def test_listings_are_not_one_query_per_row(client, demo_data, path, most):
     body = get(client, path)
     assert db.query_count - before <= most
     assert any(isinstance(value, (list, dict)) and len(value) > 1 for value in body.values())
+
+
+# --- as bancho.py has it: its bot always online, mods past 32 bits
+
+
+def test_the_bot_is_always_online(client):
+    status = get(client, "/v1/get_player_status?name=BanchoBot")["player_status"]
+    assert status["online"] is True
+    assert status["status"] == {"action": 0, "info_text": "", "mode": 0, "mods": 0, "beatmap": None}
+    # and never counted among the online players, as bancho.py leaves it out
+    assert get(client, "/v1/get_player_count")["counts"]["online"] == 0
+
+
+def test_a_pool_the_bot_made_shows_its_maker_online(client, demo_url):
+    async def pool(statement):
+        async with Database(demo_url) as db:
+            await db.execute(statement)
+
+    run(pool("INSERT INTO tourney_pools (id, name, created_at, created_by) VALUES (77, 'bot pool', '2024-01-01', 1)"))
+    try:
+        created_by = get(client, "/v1/get_mappool?id=77")["created_by"]
+        assert created_by["id"] == 1 and created_by["online"] is True
+    finally:
+        run(pool("DELETE FROM tourney_pools WHERE id = 77"))
+
+
+def test_mods_past_32_bits_are_read_as_bancho_py_reads_them(client, demo_data):
+    user_id = busiest_player(demo_data)
+    base = f"/v1/get_player_scores?id={user_id}&scope=recent&limit=100"
+    assert get(client, f"{base}&mods={2**31}")["scores"] == []  # all of a bit no score holds: none
+    assert get(client, f"{base}&mods={2**40 + 8}")["scores"] == []
+    weak = get(client, f"{base}&mods=~{2**31 + 8}")["scores"]  # any of them: the bits a score holds
+    assert [s["id"] for s in weak] == [s["id"] for s in get(client, f"{base}&mods=~8")["scores"]] != []
+    assert get(client, f"/v1/get_map_scores?id=1000&scope=best&mods={2**31}")["scores"] == []

@@ -23,8 +23,8 @@ pytestmark = pytest.mark.skipif(os.environ.get("TEST_SKIP_BROWSER") == "1", reas
 
 REPO = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS", REPO / "test-artifacts"))
-FAMILIES = ["bancho.py-style API", "bancho.py-style API (authorized)", "osu!api v1", "osu!api v2", "osu!track",
-            "ingest (game server)", "operations"]
+FAMILIES = ["bancho.py-style API", "bancho.py-style API (authorized)", "bancho.py's /v2 API", "osu!api v1",
+            "osu!api v2", "osu!track", "ingest (game server)", "operations"]
 WAIT = 30  # seconds for the page to render
 
 

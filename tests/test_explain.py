@@ -38,6 +38,8 @@ FULL_SCANS = {"ALL", "INDEX"}
 KNOWN_FULL_SCANS: dict[str, str] = {
     "get_player_count": "counting every account (COUNT(*) reads an index whole on InnoDB)",
     "search_players": "the name index holds every searchable player's name",
+    "v2 unfiltered pages": "a page of every row walks the primary key (and stops at the page's end), and its "
+                           "total counts the table: once per SNAPSHOT_MAX_AGE for each set of filters",
 }
 
 
@@ -97,6 +99,13 @@ def _endpoints(d: dict[str, Any]) -> dict[str, list[str]]:
         "v1 get_user_best": [f"/api/get_user_best?k={k}&u={u['id']}&type=id"],
         "v1 get_user_recent": [f"/api/get_user_recent?k={k}&u={u['id']}&type=id"],
         "v1 get_replay": [f"/api/get_replay?k={k}&m=0&s={d['score']}"],
+        "v2 players": [f"/v2/players?country={d['country']}", f"/v2/players?clan_id={d['clan']}",
+                       f"/v2/players/{u['id']}", f"/v2/players/{u['id']}/stats/0", f"/v2/players/{u['id']}/stats"],
+        "v2 maps": [f"/v2/maps?set_id={m['set_id']}", f"/v2/maps/{m['id']}"],
+        "v2 scores": [f"/v2/scores?user_id={u['id']}", f"/v2/scores?map_md5={m['md5']}",
+                      f"/v2/scores?user_id={u['id']}&mode=0&status=2", f"/v2/scores/{d['score']}"],
+        "v2 clans": [f"/v2/clans/{d['clan']}", "/v2/clans"],
+        "v2 unfiltered pages": ["/v2/players", "/v2/maps", "/v2/scores", "/v2/scores?status=2"],
     }
 
 

@@ -6,12 +6,13 @@ returned, whether or not the clean-up has deleted it yet."""
 
 from __future__ import annotations
 
+import time
 from typing import Any, Iterable, Sequence
 
-from ..constants import Privileges
+from ..constants import MAX_INT32, Privileges
 from ..db import Database
 from . import in_list
-from .maps import map_select
+from .maps import MAP_COLUMNS, map_select
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
 # bancho.py's bot: always online there, never counted
@@ -40,11 +41,11 @@ def _upsert(db: Database, table: str, key: str, columns: Sequence[str], insert_o
 
 def online_sql(user_column: str, since_param: str = "online_since") -> str:
     """An SQL expression, 1 when the player in user_column has a fresh
-    session (heartbeat at or after :since_param), for use inside other
-    queries (a pool's creator)."""
+    session (heartbeat at or after :since_param) or is the bot, always
+    online in bancho.py, for use inside other queries (a pool's creator)."""
     return (
-        "EXISTS (SELECT 1 FROM live_sessions ls"
-        f" WHERE ls.user_id = {user_column} AND ls.heartbeat_at >= :{since_param})"
+        f"({user_column} = {BOT_ID} OR EXISTS (SELECT 1 FROM live_sessions ls"
+        f" WHERE ls.user_id = {user_column} AND ls.heartbeat_at >= :{since_param}))"
     )
 
 
@@ -119,6 +120,21 @@ async def session_holders(db: Database) -> frozenset[int]:
     """The players with a session row, fresh or not (a few per online
     player: the get_player_status of anyone else needs no query)."""
     return frozenset(row["user_id"] for row in await db.fetch_all("SELECT user_id FROM live_sessions"))
+
+
+# BanchoBot (user 1) is online whenever bancho.py runs, from its start-up:
+# this process's start stands in for that
+BOT_LOGIN_TIME = time.time()
+
+
+async def online_session(db: Database, user_id: int, since: int) -> dict[str, Any] | None:
+    """session(), with the bot always online (idle, no map)."""
+    if user_id == BOT_ID:
+        return {"login_time": BOT_LOGIN_TIME, "action": 0, "info_text": "", "mode": 0, "mods": 0, "map_md5": "",
+                **{f"beatmap_{column}": None for column in MAP_COLUMNS}}
+    if not 0 < user_id <= MAX_INT32:
+        return None
+    return await session(db, user_id, since)
 
 
 async def session(db: Database, user_id: int, since: int) -> dict[str, Any] | None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from .. import openapi, ops
 from ..endpoints import Endpoint
-from . import account, bancho, docs, ingest, pp, track, v1, v2
+from . import account, bancho, bancho_v2, docs, ingest, pp, track, v1, v2
 
 
 def endpoints() -> list[Endpoint]:
-    return [*ops.ENDPOINTS, openapi.ENDPOINT, *docs.ENDPOINTS, *bancho.ENDPOINTS, *v1.ENDPOINTS, *ingest.ENDPOINTS,
+    return [*ops.ENDPOINTS, openapi.ENDPOINT, *docs.ENDPOINTS, *bancho.ENDPOINTS, *bancho_v2.ENDPOINTS, *v1.ENDPOINTS, *ingest.ENDPOINTS,
             *account.ENDPOINTS, *pp.ENDPOINTS, *track.ENDPOINTS, *v2.ENDPOINTS]

@@ -173,8 +173,8 @@ async def get_player_status(request: Request, p: Args) -> Response:
     # who holds a session, from a snapshot under the same rules as the
     # online count: most players asked about are offline and cost no query
     session = None
-    if player["id"] in await snapshots(db).get("session_holders", live.session_holders):
-        session = await live.session(db, player["id"], _online_since(request))
+    if player["id"] == live.BOT_ID or player["id"] in await snapshots(db).get("session_holders", live.session_holders):
+        session = await live.online_session(db, player["id"], _online_since(request))
     if session is not None:
         return success(player_status=fmt.player_status_online(session))
     return success(player_status={"online": False, "last_seen": player["latest_activity"]})
