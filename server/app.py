@@ -21,6 +21,7 @@ from .responses import ApiError, JSONResponse
 from .routing import IndexedRouter
 from .settings import Settings, load_settings
 from .track import snapshot_loop
+from .upstream import LIVE_UNAVAILABLE, Upstream, UpstreamUnavailable
 
 log = logging.getLogger("server")
 
@@ -36,6 +37,10 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     message = _HTTP_MESSAGES.get(exc.status_code, exc.detail)
     return JSONResponse({"status": message}, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _upstream_unavailable(request: Request, exc: Exception) -> Response:
+    return JSONResponse({"status": LIVE_UNAVAILABLE}, status_code=503)
 
 
 async def _server_error(request: Request, exc: Exception) -> Response:
@@ -79,6 +84,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         finally:
             await snapshots.snapshots(db).close()
             await db.disconnect()
+            if app.state.upstream is not None:
+                await app.state.upstream.close()
             if isinstance(app.state.rate_limiter, rate_limit.RedisBuckets):
                 await app.state.rate_limiter.close()
 
@@ -87,6 +94,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ApiError: _api_error,
             HTTPException: _http_error,
             DatabaseUnavailable: ops.database_unavailable,
+            UpstreamUnavailable: _upstream_unavailable,
             Exception: _server_error,
         },
     )
@@ -95,6 +103,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.router = IndexedRouter([route for endpoint in endpoints for route in endpoint.routes()], lifespan=lifespan)
     app.state.endpoints = endpoints
     app.state.db = db
+    app.state.upstream = None if settings.live_upstream_url is None else Upstream(
+        settings.live_upstream_url, settings.live_upstream_host, settings.live_upstream_timeout)
     app.state.settings = settings
     app.state.metrics = ops.Metrics(db)
     # the query-string bound and the rate limit (off when

@@ -11,7 +11,8 @@ osu!api v1 key for that server as `.api_key`, for tools that speak v1:
 
     api = MyV1Client(base_url + "/api", key=base_url.api_key)
 
-Each call starts its own server; all of them stop when the test ends."""
+Each call starts its own server; all of them stop when the test ends
+(`osu_api_server.stop(base_url)` stops one before)."""
 
 from __future__ import annotations
 
@@ -49,9 +50,11 @@ def _wait_until_serving(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 class ServerURL(str):
-    """A server's base URL, with a v1 API key valid on that server."""
+    """A server's base URL, with a v1 API key valid on that server and the
+    environment it runs with (for `python -m server ...` on its database)."""
 
     api_key: str
+    env: dict[str, str]
 
 
 def _run_cli(env: dict[str, str], *args: str) -> str:
@@ -65,6 +68,7 @@ class ServerFactory:
     def __init__(self, workdir: Path) -> None:
         self._workdir = workdir
         self._processes: list[subprocess.Popen] = []
+        self._by_url: dict[str, subprocess.Popen] = {}
 
     def __call__(self, fixture: str | os.PathLike[str] | None = None, env: dict[str, str] | None = None) -> ServerURL:
         """Start a server; `env` adds settings (say INGEST_TOKEN, to push live
@@ -92,18 +96,29 @@ class ServerFactory:
         self._processes.append(process)
         url = ServerURL(f"http://127.0.0.1:{port}")
         url.api_key = api_key
+        url.env = env
+        self._by_url[url] = process
         _wait_until_serving(url, process, log)
         return url
 
+    def stop(self, url: str) -> None:
+        """Stop one of the servers (say, to see how a tool takes an outage)."""
+        _stop([self._by_url[url]])
+
     def stop_all(self) -> None:
-        for process in self._processes:
+        _stop(self._processes)
+
+
+def _stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        if process.poll() is None:
             process.terminate()
-        for process in self._processes:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    for process in processes:
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 @pytest.fixture

@@ -141,7 +141,7 @@ COMMON: dict[str, Schema] = {
     "405": status_error("Method not allowed"),
     "414": status_error("Query string too long"),
     "429": status_error("Too many requests (see Retry-After)"),
-    "503": status_error("Database unavailable"),
+    "503": status_error("Database unavailable (or, for live state, the upstream bancho.py)"),
 }
 
 

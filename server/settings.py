@@ -65,6 +65,13 @@ class Settings:
     rate_limit_per_minute: int = 0
     rate_limit_burst: int = 200
     redis_url: str | None = None
+    # live state from a running bancho.py's own API (server/upstream.py):
+    # its URL (LIVE_UPSTREAM_URL; None: the ingest API's tables instead),
+    # the Host it answers its API as (LIVE_UPSTREAM_HOST; None: the URL's),
+    # and how many seconds a call may take (LIVE_UPSTREAM_TIMEOUT)
+    live_upstream_url: str | None = None
+    live_upstream_host: str | None = None
+    live_upstream_timeout: float = 2.0
     # a read replica of database_url (DATABASE_READ_URL; None: none): reads
     # go there unless the request has written or is in a transaction
     # (server/db.py); the same dialect as database_url
@@ -186,4 +193,16 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         rate_limit_burst=_whole_number(env, "RATE_LIMIT_BURST", 200, 1, "requests"),
         redis_url=_redis_url(env),
         database_read_url=database_read_url,
+        live_upstream_url=_upstream_url(env),
+        live_upstream_host=env.get("LIVE_UPSTREAM_HOST", "").strip() or None,
+        live_upstream_timeout=_whole_number(env, "LIVE_UPSTREAM_TIMEOUT", 2, 1, "seconds"),
     )
+
+
+def _upstream_url(env: Mapping[str, str]) -> str | None:
+    value = env.get("LIVE_UPSTREAM_URL", "").strip()
+    if not value:
+        return None
+    if not value.startswith(("http://", "https://")):
+        raise SystemExit(f"LIVE_UPSTREAM_URL must be an http:// or https:// URL, not {value!r}")
+    return value

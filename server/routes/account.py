@@ -25,7 +25,7 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import avatars, images
+from .. import avatars, images, presence
 from ..auth import authorized
 from ..constants import MAX_INT32, PLAYABLE_MODES, USERNAME_PATTERN, Privileges, safe_name
 from ..db import Database
@@ -92,7 +92,9 @@ async def get_friends(request: Request, p: Args) -> Response:
     player = request.state.player
     online_since = int(time.time()) - request.app.state.settings.presence_ttl
     rows = await account.friends(_db(request), player["id"], online_since)
-    return success(friends=[fmt.friend(row) for row in rows])
+    online = await presence.online_among(request, [row["id"] for row in rows],
+                                         {row["id"] for row in rows if row["online"]})
+    return success(friends=[fmt.friend({**row, "online": row["id"] in online}) for row in rows])
 
 
 # --- set_player_info -------------------------------------------------------------

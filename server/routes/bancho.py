@@ -14,13 +14,13 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
-from .. import replays, schemas
+from .. import presence, replays, schemas
 from ..constants import PLAYABLE_MODES, USERNAME_PATTERN
 from ..db import Database
 from ..endpoints import Endpoint, Handler
 from ..formats import bancho as fmt
 from ..params import Args, Choice, Flag, Integer, Mode, Mods, Param, Text
-from ..queries import clans, live, maps, players, pools, scores
+from ..queries import clans, maps, players, pools, scores
 from ..responses import JSONResponse, bad_request, dumps, not_found, success
 from ..schemas import (
     BAD_REQUEST,
@@ -139,16 +139,11 @@ async def search_players(request: Request, p: Args) -> Response:
 
 
 async def get_player_count(request: Request, p: Args) -> Response:
-    db = _db(request)
-    # online: unrestricted players with a fresh session (the game server
-    # reports them through the ingest API), the bot left out; the total
-    # counts every account, as bancho.py's does
-    # both from snapshots (server/snapshots.py): sessions only change
-    # through this service's ingest API, whose writes refresh them at once,
-    # so only an expiring session can show up to SNAPSHOT_MAX_AGE late
-    since = _online_since(request)
-    online = await snapshots(db).get("online_count", lambda db: live.count_online(db, since))
-    total = await snapshots(db).get("player_count", players.count_players)
+    # online: unrestricted players online (server/presence.py), the bot left
+    # out; the total counts every account, as bancho.py's does, from a
+    # snapshot (server/snapshots.py)
+    online = await presence.online_count(request)
+    total = await snapshots(_db(request)).get("player_count", players.count_players)
     return success(counts={"online": online, "total": total})
 
 
@@ -169,15 +164,7 @@ async def get_player_info(request: Request, p: Args) -> Response:
 
 async def get_player_status(request: Request, p: Args) -> Response:
     player = await _player(request, p, "Must provide either id OR name!")
-    db = _db(request)
-    # who holds a session, from a snapshot under the same rules as the
-    # online count: most players asked about are offline and cost no query
-    session = None
-    if player["id"] == live.BOT_ID or player["id"] in await snapshots(db).get("session_holders", live.session_holders):
-        session = await live.online_session(db, player["id"], _online_since(request))
-    if session is not None:
-        return success(player_status=fmt.player_status_online(session))
-    return success(player_status={"online": False, "last_seen": player["latest_activity"]})
+    return success(player_status=await presence.player_status(request, player))
 
 
 async def get_player_scores(request: Request, p: Args) -> Response:
@@ -289,6 +276,9 @@ async def get_mappool(request: Request, p: Args) -> Response:
     pool = await pools.pool_by_id(db, p.id, online_since=_online_since(request))
     if pool is None:
         raise not_found("Pool not found.")
+    online = await presence.online_among(request, [pool["created_by"]],
+                                         {pool["created_by"]} if pool["creator_online"] else set())
+    pool["creator_online"] = pool["created_by"] in online
     slots = await pools.pool_maps(db, p.id)
     # like get_clan, bancho.py answers the pool without a "status" key
     return JSONResponse(fmt.mappool(pool, slots))
@@ -298,12 +288,10 @@ async def get_mappool(request: Request, p: Args) -> Response:
 
 
 async def get_match(request: Request, p: Args) -> Response:
-    db = _db(request)
-    since = int(time.time()) - request.app.state.settings.match_ttl
-    state = await live.match_state(db, p.id, since)
-    if state is None:
+    found = await presence.match(request, p.id)
+    if found is None:
         raise not_found("Match not found.")
-    return success(match=fmt.match(*state))
+    return success(match=found)
 
 
 # --- the declarations --------------------------------------------------------

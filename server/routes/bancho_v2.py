@@ -20,6 +20,7 @@ from pydantic import Field, TypeAdapter, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import presence
 from ..endpoints import Endpoint, Handler
 from ..formats import bancho_v2 as fmt
 from ..params import Args, Param, Values, query_values
@@ -27,6 +28,7 @@ from ..queries import listings, live
 from ..queries.listings import CLANS, MAPS, PLAYERS, SCORES, STATS, Table
 from ..responses import JSONResponse
 from ..schemas import INT, STR, Schema, arr, integer, json_body, obj
+from ..upstream import LIVE_UNAVAILABLE, UpstreamUnavailable
 
 TAG = "bancho.py's /v2 API"
 
@@ -133,6 +135,12 @@ async def get_player(request: Request, p: Args) -> Response:
 
 
 async def get_player_status(request: Request, p: Args) -> Response:
+    try:
+        upstream = await presence.v2_status(request, p.player_id)
+    except UpstreamUnavailable:
+        return JSONResponse({"status": "error", "error": LIVE_UNAVAILABLE}, status_code=503)
+    if upstream is not None:
+        return JSONResponse(upstream[1], status_code=upstream[0])
     since = int(time.time()) - request.app.state.settings.presence_ttl
     session = await live.online_session(_db(request), p.player_id, since)
     if session is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import os
 import re
-import time
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from pathlib import Path
@@ -24,13 +23,14 @@ from urllib.parse import parse_qsl
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
+from .. import presence
 from ..constants import MAX_INT32, V1_DATED_STATUSES, GameMode, Privileges, ScoreStatus, parse_mod_acronyms, safe_name
 from ..db import Database
 from ..endpoints import Endpoint, Handler
 from ..formats import v1 as fmt
 from ..keys import is_valid_key
 from ..params import Args, Lenient, Param, PathValue, Values, query_values, read_body
-from ..queries import live, maps, players, scores
+from ..queries import maps, players, scores
 from ..responses import JSONResponse
 from ..schemas import (
     NULL,
@@ -49,6 +49,7 @@ from ..schemas import (
     text_body,
 )
 from ..snapshots import snapshots
+from ..upstream import LIVE_UNAVAILABLE, UpstreamUnavailable
 
 INVALID_KEY = {"error": "Please provide a valid API key."}
 REPLAY_UNAVAILABLE = {"error": "Replay not available."}
@@ -320,8 +321,7 @@ async def get_match(request: Request, p: Args) -> Any:
     game results. Anything else reads as unknown."""
     if p.mp is None:
         return MATCH_NOT_FOUND
-    since = int(time.time()) - request.app.state.settings.match_ttl
-    row = await live.match_by_id(_db(request), p.mp, since)
+    row = await presence.open_match(request, p.mp)
     return MATCH_NOT_FOUND if row is None else fmt.open_match(row)
 
 
@@ -359,7 +359,10 @@ async def _keyed(endpoint: Endpoint, request: Request) -> Response:
     p = endpoint.read(await _values(request))
     if not await is_valid_key(_db(request), p.k):
         return JSONResponse(INVALID_KEY, status_code=401)
-    return JSONResponse(await endpoint.handler(request, p))
+    try:
+        return JSONResponse(await endpoint.handler(request, p))
+    except UpstreamUnavailable:
+        return JSONResponse({"error": LIVE_UNAVAILABLE}, status_code=503)
 
 
 async def beatmap_file(request: Request, p: Args) -> Response:
