@@ -17,8 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .params import NO_ARGS, Args, Param, ParamError, Values, query_values, reader
-from .responses import bad_request
+from .params import NO_ARGS, Args, Param, ParamError, PathNotFound, Values, query_values, reader
+from .responses import bad_request, not_found
 from .schemas import COMMON, Schema
 
 Handler = Callable[[Request, Args], Awaitable[Any]]
@@ -32,6 +32,8 @@ async def plain(endpoint: "Endpoint", request: Request) -> Response:
         return await endpoint.handler(request, NO_ARGS)
     try:
         args = endpoint.read(query_values(request))
+    except PathNotFound:
+        raise not_found("Not found.") from None  # (the router's own answer for a path that is not there)
     except ParamError as exc:
         raise bad_request(str(exc)) from None
     return await endpoint.handler(request, args)
@@ -95,5 +97,5 @@ class Endpoint:
 
 
 def openapi_path(path: str) -> str:
-    """Starlette's `{name:int}` as OpenAPI's `{name}`."""
+    """Starlette's `{name:convertor}` as OpenAPI's `{name}`."""
     return re.sub(r"\{(\w+):\w+\}", r"{\1}", path)

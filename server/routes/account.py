@@ -27,12 +27,12 @@ from starlette.responses import Response
 
 from .. import avatars, images, presence
 from ..auth import authorized
-from ..constants import MAX_INT32, PLAYABLE_MODES, USERNAME_PATTERN, Privileges, safe_name
+from ..constants import PLAYABLE_MODES, USERNAME_PATTERN, Privileges, safe_name
 from ..db import Database
 from ..endpoints import Endpoint
 from ..formats import account as fmt
 from ..formats import bancho as bancho_fmt
-from ..params import Args, PathValue, read_body
+from ..params import Args, PathInteger, read_body
 from ..queries import account, players
 from ..responses import ApiError, JSONResponse, bad_request, success
 from ..schemas import (
@@ -389,8 +389,8 @@ ENDPOINTS: list[Endpoint] = [
                     "multipart/form-data": {"schema": obj({"avatar": BINARY})},
                 }}),
     Endpoint("get_avatar", get_avatar, "The avatar set_avatar stored", "bancho.py-style API",
-             ("/avatars/{user_id:int}",),
-             params=(PathValue("user_id", integer(0, MAX_INT32), "a player id"),),
+             ("/avatars/{user_id}",),
+             params=(PathInteger("user_id", "a player id"),),
              answers={200: binary_body("The image", "image/png", "image/jpeg", "image/gif"),
                       404: status_error("Avatar not found")}),
 ]

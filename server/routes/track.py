@@ -73,11 +73,16 @@ class _One(Param):
 
 
 def _user_id(raw: str | None) -> int | None:
-    """A positive integer id, or None when invalid or missing."""
+    """A positive integer id, or None when invalid or missing. One of more
+    than 19 digits is read as a number past every id (it names no player),
+    without an int() of thousands of digits."""
     match = _USER_ID.match(raw or "")
-    if not match or int(match.group(1)) <= 0:
+    if not match:
         return None
-    return int(match.group(1))
+    digits = match.group(1).lstrip("0")
+    if len(digits) > 19:
+        return MAX_INT32 + 1
+    return int(digits) if digits else None
 
 
 class User(_One):

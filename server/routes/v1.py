@@ -118,7 +118,8 @@ class Mods(Param):
             return None
         value = value.strip()
         if value.isdecimal():
-            return min(int(value), MAX_INT32)
+            # (past ten digits it is past 32 bits: no int() of thousands of digits)
+            return MAX_INT32 if len(value) > 10 else min(int(value), MAX_INT32)
         return int(parse_mod_acronyms(value) or 0)
 
     def schema(self) -> Schema:

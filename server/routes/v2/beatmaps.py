@@ -10,13 +10,12 @@ from starlette.requests import Request
 from ...constants import V2_LEADERBOARD_STATUSES, MapStatus, ScoreStatus
 from ...endpoints import Endpoint
 from ...formats import v2 as fmt
-from ...params import Args, Lenient, PathValue
+from ...params import Args, Lenient, PathInteger
 from ...queries import maps, scores
 from ...queries import v2 as q
-from ...schemas import INT, NULL, arr, integer, obj
+from ...schemas import INT, NULL, arr, obj
 from .common import (
     BEATMAP,
-    BEATMAP_ID,
     BEATMAPSET,
     DIGITS,
     KEY,
@@ -147,7 +146,7 @@ async def _beatmapset(request: Request, set_id: int) -> Any:
     return fmt.beatmapset_extended(grouped[set_id], ratings.get(set_id, {}), base_url(request), with_beatmaps=True)
 
 
-BEATMAP_PARAM = PathValue("beatmap", BEATMAP_ID, "a beatmap id")
+BEATMAP_PARAM = PathInteger("beatmap", "a beatmap id")
 ON_MAP = (BEATMAP_PARAM, USER_PARAM, Ruleset("ruleset", "mode"), ModsList(), KEY)
 
 ENDPOINTS: list[Endpoint] = [
@@ -155,16 +154,16 @@ ENDPOINTS: list[Endpoint] = [
     endpoint(lookup_beatmap, "A beatmap by checksum, file name or id", "/api/v2/beatmaps/lookup",
              (Text("checksum", "the beatmap's md5", max_length=64), Text("filename", max_length=512), Text("id")),
              BEATMAP),
-    endpoint(get_beatmap, "A beatmap", "/api/v2/beatmaps/{beatmap:int}", (BEATMAP_PARAM,), BEATMAP),
-    endpoint(beatmap_scores, "A beatmap's leaderboard", "/api/v2/beatmaps/{beatmap:int}/scores",
+    endpoint(get_beatmap, "A beatmap", "/api/v2/beatmaps/{beatmap}", (BEATMAP_PARAM,), BEATMAP),
+    endpoint(beatmap_scores, "A beatmap's leaderboard", "/api/v2/beatmaps/{beatmap}/scores",
              (BEATMAP_PARAM, Ruleset("mode"), ModsList(), Lenient("limit", "1-100, clamped; default 50", 50, 1, 100)),
              obj({"scores": arr(SCORE), "score_count": INT, "user_score": NULL, "userScore": NULL})),
     endpoint(beatmap_user_score, "A user's best score on a beatmap",
-             "/api/v2/beatmaps/{beatmap:int}/scores/users/{user}", ON_MAP, obj({"position": INT, "score": SCORE})),
+             "/api/v2/beatmaps/{beatmap}/scores/users/{user}", ON_MAP, obj({"position": INT, "score": SCORE})),
     endpoint(beatmap_user_scores, "All of a user's scores on a beatmap",
-             "/api/v2/beatmaps/{beatmap:int}/scores/users/{user}/all", ON_MAP, obj({"scores": arr(SCORE)})),
+             "/api/v2/beatmaps/{beatmap}/scores/users/{user}/all", ON_MAP, obj({"scores": arr(SCORE)})),
     endpoint(lookup_beatmapset, "The beatmapset of a beatmap", "/api/v2/beatmapsets/lookup", (Text("beatmap_id"),),
              BEATMAPSET),
-    endpoint(get_beatmapset, "A beatmapset", "/api/v2/beatmapsets/{beatmapset:int}",
-             (PathValue("beatmapset", integer(0), "a beatmapset id"),), BEATMAPSET),
+    endpoint(get_beatmapset, "A beatmapset", "/api/v2/beatmapsets/{beatmapset}",
+             (PathInteger("beatmapset", "a beatmapset id"),), BEATMAPSET),
 ]

@@ -20,7 +20,7 @@ from ...constants import V2_RULESET_IDS, V2_SCORE_SHAPE_VERSION, Privileges, par
 from ...db import Database
 from ...endpoints import Endpoint, Handler, Serve
 from ...formats import v2 as fmt
-from ...params import Param, ParamError, Values, query_values
+from ...params import Param, ParamError, PathNotFound, Values, query_values
 from ...queries import players
 from ...queries import v2 as q
 from ...queries.scores import ModsFilter
@@ -36,7 +36,6 @@ from ...schemas import (
     any_of,
     arr,
     enum,
-    integer,
     json_body,
     obj,
 )
@@ -44,7 +43,6 @@ from ...schemas import (
 UNAUTHENTICATED = {"authentication": "basic"}
 MISSING_SCOPE = {"error": "A required scope is missing."}
 MAX_IDS = 50
-MAX_SQL_ID = 2**63 - 1
 DIGITS = re.compile(r"^\d{1,10}$")
 TAG = "osu!api v2"
 
@@ -112,11 +110,10 @@ def api(scope: str | None = "public") -> Serve:
             if scope is not None and scope not in found.scopes:
                 raise V2Error(403, MISSING_SCOPE)
             request.state.token = found
-            # an {id:int} past SQL's BIGINT names nothing (and the drivers refuse it)
-            if any(isinstance(v, int) and v > MAX_SQL_ID for v in request.path_params.values()):
-                raise not_found()
             try:
                 args = endpoint.read(query_values(request))
+            except PathNotFound:
+                raise not_found() from None
             except ParamError as exc:
                 raise invalid(str(exc)) from None
             result = await endpoint.handler(request, args)
@@ -333,4 +330,3 @@ BEATMAP = obj({"id": INT, "beatmapset_id": INT, "mode": STR, "checksum": NSTR, "
 BEATMAPSET = obj({"id": INT, "artist": STR, "title": STR})
 SCORE = obj({"id": INT})
 RULESET = enum("osu", "taiko", "fruits", "mania")
-BEATMAP_ID = integer(0)

@@ -12,10 +12,10 @@ from starlette.requests import Request
 from ...constants import V2_RULESET_IDS
 from ...endpoints import Endpoint
 from ...formats import v2 as fmt
-from ...params import Args, Lenient, Param, ParamError, PathValue, Values
+from ...params import Args, Lenient, Param, ParamError, PathInteger, PathValue, Values
 from ...queries import players, scores
 from ...queries import v2 as q
-from ...schemas import INT, NSTR, OBJ, STR, Schema, arr, enum, integer, nullable, obj
+from ...schemas import INT, NSTR, OBJ, STR, Schema, arr, enum, nullable, obj
 from .common import (
     RULESET,
     SCORE,
@@ -160,7 +160,7 @@ async def search(request: Request, p: Args) -> Any:
     return answer
 
 
-SCORE_PARAM = PathValue("score", integer(0), "a score id")
+SCORE_PARAM = PathInteger("score", "a score id")
 
 ENDPOINTS: list[Endpoint] = [
     endpoint(rankings, "Rankings", "/api/v2/rankings/{mode}/{type}",
@@ -168,8 +168,8 @@ ENDPOINTS: list[Endpoint] = [
               Text("country", "a country code (performance only)")),
              obj({"cursor": nullable(obj({"page": INT})), "cursor_string": NSTR, "ranking": arr(OBJ),
                   "total": INT})),
-    endpoint(get_score, "A score", "/api/v2/scores/{score:int}", (SCORE_PARAM,), SCORE),
-    endpoint(get_score_mode, "A score of a ruleset", "/api/v2/scores/{mode}/{score:int}",
+    endpoint(get_score, "A score", "/api/v2/scores/{score}", (SCORE_PARAM,), SCORE),
+    endpoint(get_score_mode, "A score of a ruleset", "/api/v2/scores/{mode}/{score}",
              (PathValue("mode", RULESET), SCORE_PARAM), SCORE),
     endpoint(search, "Search users", "/api/v2/search",
              (SearchMode(), Text("query"), Lenient("page", "1-5, clamped; default 1", 1, 1, 5)),
