@@ -13,14 +13,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from . import demo, ops, rate_limit, routes, snapshots
+from . import background, demo, ops, rate_limit, routes, snapshots
 from .db import Database, DatabaseUnavailable, primary_reads
 from .migrate import migrate, reporter
 from .progress import LogLine
 from .responses import ApiError, JSONResponse
 from .routing import IndexedRouter
 from .settings import Settings, load_settings
-from .track import snapshot_loop
 from .upstream import LIVE_UNAVAILABLE, Upstream, UpstreamUnavailable
 
 log = logging.getLogger("server")
@@ -75,11 +74,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await db.connect()
         try:
-            # migrations and the background loop (whose task starts here and
-            # keeps this context) read from the primary only
+            # migrations and the background jobs (whose tasks start here and
+            # keep this context) read from the primary only
             with primary_reads():
                 await prepare_database(db, settings)
-                async with snapshot_loop(db, settings):
+                async with background.track_snapshots(db, settings), background.live_clean_up(db, settings):
                     yield
         finally:
             await snapshots.snapshots(db).close()

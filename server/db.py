@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import random
 import re
 import sqlite3
 from pathlib import Path
@@ -36,6 +37,36 @@ _MYSQL_UNAVAILABLE = {1040, 1053, 1152, 1158, 1159, 1160, 1161, 1927, 4031}
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk i/o error")
 
 
+# MySQL/MariaDB errors after which the same write, run again, may succeed:
+# a deadlock (1213, InnoDB has rolled the transaction back) and a lock wait
+# timeout (1205, the statement has been rolled back)
+_MYSQL_CONFLICT = {1205, 1213}
+# runs of a write (or a whole transaction) before a conflict is answered as
+# an error; the waits between them grow from CONFLICT_BACKOFF, with jitter
+WRITE_ATTEMPTS = 4
+CONFLICT_BACKOFF = 0.01
+
+
+def is_conflict(exc: BaseException) -> bool:
+    """Whether a driver error is a lock conflict with another writer, which
+    running the write again resolves."""
+    module = type(exc).__module__ or ""
+    if not module.startswith(("asyncmy", "pymysql")):
+        return False
+    return bool(exc.args) and exc.args[0] in _MYSQL_CONFLICT
+
+
+def is_duplicate_key(exc: BaseException) -> bool:
+    """Whether a driver error is a unique (or primary) key refusing a second
+    row with the same value: for writes where the row being there already
+    is an answer, not a failure."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return str(exc).startswith("UNIQUE constraint failed")
+    module = type(exc).__module__ or ""
+    # ER_DUP_ENTRY and ER_DUP_ENTRY_WITH_KEY_NAME
+    return module.startswith(("asyncmy", "pymysql")) and bool(exc.args) and exc.args[0] in (1062, 1586)
+
+
 def is_unavailable(exc: BaseException) -> bool:
     """Whether a driver error means the database is out of reach (as opposed
     to a bad statement or a constraint, which stay errors of their own)."""
@@ -58,6 +89,22 @@ def is_unavailable(exc: BaseException) -> bool:
 # task (and the tasks it starts), so one request's writes never pin another
 # request's reads; app.RoutedReads also starts every request unset.
 _use_primary: contextvars.ContextVar[bool] = contextvars.ContextVar("db_use_primary", default=False)
+
+
+# Whether this task's writes run again after a lock conflict (see
+# _retrying_conflicts): off for the migrations, whose DDL waits for
+# metadata locks and gives way in its own manner (server/migrate.py).
+_retry_conflicts: contextvars.ContextVar[bool] = contextvars.ContextVar("db_retry_conflicts", default=True)
+
+
+@contextlib.contextmanager
+def conflicts_raised() -> Iterator[None]:
+    """Within the block, this task's lock conflicts reach the caller at once."""
+    token = _retry_conflicts.set(False)
+    try:
+        yield
+    finally:
+        _retry_conflicts.reset(token)
 
 
 @contextlib.contextmanager
@@ -166,8 +213,10 @@ class Database:
         # snapshots built from the data (server/snapshots.py) rebuild when it moves
         self.writes = 0
         # calls that failed, by kind: "timeout", "unavailable" (the driver
-        # could not reach the server) and "error" (anything else); /metrics
-        self.failures = {"timeout": 0, "unavailable": 0, "error": 0}
+        # could not reach the server), "conflict" (a deadlock or lock wait
+        # timeout, run again up to WRITE_ATTEMPTS times) and "error"
+        # (anything else); /metrics
+        self.failures = {"timeout": 0, "unavailable": 0, "conflict": 0, "error": 0}
 
     async def connect(self) -> None:
         path = sqlite_path(self.url) if self.dialect == "sqlite" else None
@@ -223,7 +272,7 @@ class Database:
             if is_unavailable(exc):
                 self.failures["unavailable"] += 1
                 raise DatabaseUnavailable(f"the database is unreachable: {exc}") from exc
-            self.failures["error"] += 1
+            self.failures["conflict" if is_conflict(exc) else "error"] += 1
             raise
 
     async def fetch_one(self, query: str, values: Values = None) -> dict[str, Any] | None:
@@ -253,13 +302,26 @@ class Database:
     async def execute(self, query: str, values: Values = None) -> Any:
         _use_primary.set(True)
         self.writes += 1
-        return await self._bounded(lambda: self._run(query, values, _LAST_ROW_ID))
+        return await self._write(lambda: self._run(query, values, _LAST_ROW_ID))
 
     async def execute_many(self, query: str, values: list[Mapping[str, Any]]) -> None:
         _use_primary.set(True)
         self.writes += 1
         if values:
-            await self._bounded(lambda: self._run(query, values, _MANY))
+            await self._write(lambda: self._run(query, values, _MANY))
+
+    async def _write(self, call: Callable[[], Awaitable[T]]) -> T:
+        """A write, run again after a lock conflict when it stands alone (a
+        conflict has undone it). Inside a transaction the conflict has undone
+        the whole transaction, so only all of it can run again: that is
+        in_transaction's to do."""
+        if self._in_transaction() or not _retry_conflicts.get():
+            return await self._bounded(call)
+        return await _retrying_conflicts(lambda: self._bounded(call))
+
+    def _in_transaction(self) -> bool:
+        held = self._db._connection_map.get(asyncio.current_task()) if _use_primary.get() else None
+        return held is not None and bool(getattr(held, "_transaction_stack", None))
 
     async def _run(self, query: str, values: Any, want: int) -> Any:
         """One statement on the driver's own connection, past `databases`'
@@ -291,6 +353,20 @@ class Database:
 
     def transaction(self) -> "_Transaction":
         return _Transaction(self)
+
+    async def in_transaction(self, work: Callable[[], Awaitable[T]]) -> T:
+        """work() in a transaction of its own, run again from the start after
+        a lock conflict (each run starts afresh, so work must read what it
+        decides on inside). Within an outer transaction it runs once, as
+        part of that one."""
+
+        async def once() -> T:
+            async with self.transaction():
+                return await work()
+
+        if self._in_transaction() or not _retry_conflicts.get():
+            return await once()
+        return await _retrying_conflicts(once)
 
     @contextlib.asynccontextmanager
     async def session(self) -> AsyncIterator[None]:
@@ -331,6 +407,25 @@ class Database:
         else:
             query = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()"
         return {row["name"] for row in await self.fetch_all(query)}
+
+
+async def _retrying_conflicts(call: Callable[[], Awaitable[T]]) -> T:
+    for attempt in range(1, WRITE_ATTEMPTS):
+        try:
+            return await call()
+        except Exception as exc:
+            if not is_conflict(exc):
+                raise
+        # the other writer's transaction usually ends within milliseconds;
+        # jitter keeps two victims of one deadlock from meeting again
+        await asyncio.sleep(CONFLICT_BACKOFF * 2**attempt * random.uniform(0.5, 1.5))
+    try:
+        return await call()
+    except Exception as exc:
+        if not is_conflict(exc):
+            raise
+        # (a passing state the client may retry: 503, not a server error)
+        raise DatabaseUnavailable(f"the write met other writers' locks {WRITE_ATTEMPTS} times: {exc}") from exc
 
 
 async def _within(seconds: float, call: Callable[[], Awaitable[T]]) -> T:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import AsyncIterator, Callable, Protocol
 
 from . import migration_steps, schema
-from .db import Database, DatabaseUnavailable
+from .db import Database, DatabaseUnavailable, conflicts_raised
 from .migration_steps import MigrationError, Step
 
 __all__ = ["LEDGER", "MigrationError", "Progress", "create_bancho_schema", "migrate", "reporter"]
@@ -93,14 +93,16 @@ async def migrate(db: Database, report: Report | None = None) -> list[str]:
     # resume is refused before it starts
     plan = [(f, migration_steps.steps(f, db.dialect)) for f in (schema.base_schema(), *schema.migrations())]
     applied: list[str] = []
-    async with db.session(), _one_migration_at_a_time(db, report):
-        async with _write_transaction(db, report):
-            await _prepare_ledger(db)
-        watcher = await _Watcher.start(db)
-        for sql_file, steps in plan:
+    # (a lock wait here is for the steps to handle, not to run again blindly)
+    with conflicts_raised():
+        async with db.session(), _one_migration_at_a_time(db, report):
             async with _write_transaction(db, report):
-                if await _apply(db, sql_file.name, steps, watcher, report):
-                    applied.append(sql_file.name)
+                await _prepare_ledger(db)
+            watcher = await _Watcher.start(db)
+            for sql_file, steps in plan:
+                async with _write_transaction(db, report):
+                    if await _apply(db, sql_file.name, steps, watcher, report):
+                        applied.append(sql_file.name)
     return applied
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import jwt
 
 from . import credentials
-from .db import Database
+from .db import Database, is_duplicate_key
 
 MAX_SECRET_LENGTH = 128
 ALGORITHM = "HS256"
@@ -103,8 +103,10 @@ async def signing_secret(db: Database, configured: str | None) -> str:
             "INSERT INTO oauth_signing_secret (id, secret, created_at) VALUES (1, :secret, :now)",
             {"secret": secrets.token_hex(32), "now": int(time.time())},
         )
-    except Exception:  # another process inserted it first
-        pass
+    except Exception as exc:
+        if not is_duplicate_key(exc):
+            raise
+        # another process inserted it first: theirs is the one
     return await db.fetch_val("SELECT secret FROM oauth_signing_secret WHERE id = 1")
 
 
@@ -181,5 +183,7 @@ async def revoke_token(db: Database, token: Token) -> None:
                 "INSERT INTO oauth_revoked_tokens (jti, expires_at) VALUES (:jti, :expires_at)",
                 {"jti": token.jti, "expires_at": token.expires_at + _REVOCATION_MARGIN},
             )
-        except Exception:  # revoked concurrently: the row is there either way
-            pass
+        except Exception as exc:
+            if not is_duplicate_key(exc):
+                raise
+            # revoked concurrently: the row is there either way

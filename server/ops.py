@@ -114,7 +114,8 @@ class _DatabaseFigures(Collector):
         yield CounterMetricFamily(f"{PREFIX}_db_queries", "Database statements issued.", value=db.query_count)
         failures = CounterMetricFamily(
             f"{PREFIX}_db_query_failures",
-            "Database calls that failed: timeout (no answer within DB_TIMEOUT), "
+            "Database calls that failed: timeout (no answer within DB_TIMEOUT), conflict (a deadlock or lock "
+            "wait timeout, the write is run again), "
             "unavailable (the server could not be reached) or error (anything else).",
             labels=["reason"],
         )

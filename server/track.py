@@ -12,14 +12,13 @@ accepted update of that player and mode."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, AsyncIterator, Callable
+from typing import Any, Callable
 
 from .constants import PLAYABLE_MODES, Privileges, level_from_score
 from .db import Database
@@ -343,38 +342,12 @@ async def job_due(db: Database, interval_seconds: int) -> bool:
     return now_ms() - job["started_at"] >= interval_seconds * 1000
 
 
-async def _loop(db: Database, settings: Settings, interval: int) -> None:
-    while True:
-        try:
-            if await job_due(db, interval):
-                state = await run_job(db, settings, resume=True)
-                log.info("track snapshot: %d players, %d snapshots recorded", state.players_done, state.snapshots)
-        except JobBusy:
-            pass  # another instance is running it
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("track snapshot run failed")
-        await asyncio.sleep(min(interval, 60))
-
-
-@contextlib.asynccontextmanager
-async def snapshot_loop(db: Database, settings: Settings) -> AsyncIterator[None]:
-    """Run the snapshot job every TRACK_SNAPSHOT_INTERVAL seconds in the
-    background while the app serves (nothing when it is 0). Several app
-    instances may run it: the job's lease lets one at a time do the work."""
-    interval = settings.track_snapshot_interval
-    if interval <= 0:
-        yield
-        return
-    task = asyncio.create_task(_loop(db, settings, interval), name="track-snapshot-loop")
+async def run_if_due(db: Database, settings: Settings) -> None:
+    """The background loop's turn (server/background.py): a run when one is
+    due, unless another instance holds the job's lease."""
     try:
-        yield
-    finally:
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            pass
-        except Exception:  # a run cut short mid-query; its lease runs out by itself
-            log.exception("the track snapshot loop failed while stopping")
+        if await job_due(db, settings.track_snapshot_interval):
+            state = await run_job(db, settings, resume=True)
+            log.info("track snapshot: %d players, %d snapshots recorded", state.players_done, state.snapshots)
+    except JobBusy:
+        pass  # another instance is running it

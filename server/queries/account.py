@@ -3,11 +3,10 @@ public fields of the key holder's own users row."""
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any, Mapping
 
 from ..constants import Privileges
-from ..db import Database
+from ..db import Database, is_duplicate_key
 from .live import online_sql
 
 UNRESTRICTED = int(Privileges.UNRESTRICTED)
@@ -41,16 +40,6 @@ async def friends(db: Database, user_id: int, online_since: int) -> list[dict[st
     )
 
 
-def _is_unique_violation(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.IntegrityError):
-        return True
-    try:
-        from asyncmy.errors import IntegrityError
-    except ImportError:  # pragma: no cover - asyncmy is a dependency
-        return False
-    return isinstance(exc, IntegrityError)
-
-
 async def update_player(db: Database, user_id: int, values: Mapping[str, Any]) -> None:
     """Set the given columns of the player's row in one UPDATE statement, so
     they change together or not at all. Raises NameTaken when the new name
@@ -66,6 +55,6 @@ async def update_player(db: Database, user_id: int, values: Mapping[str, Any]) -
     except Exception as exc:
         # the only unique indexes on users besides name and safe_name are
         # email and api_key, which this statement never sets
-        if _is_unique_violation(exc):
+        if is_duplicate_key(exc):
             raise NameTaken from exc
         raise

@@ -56,13 +56,19 @@ async def delete_expired(db: Database, *, sessions_before: int, matches_before: 
     """Delete sessions and matches that went stale (both by an indexed
     range, so this costs two index look-ups when nothing has expired)."""
     await db.execute("DELETE FROM live_sessions WHERE heartbeat_at < :before", {"before": sessions_before})
+    await db.in_transaction(lambda: _delete_stale_matches(db, matches_before))
+
+
+async def _delete_stale_matches(db: Database, before: int) -> None:
+    # (MariaDB: the rows stay locked, so a replace that comes meanwhile
+    # waits and then writes the match anew instead of losing it)
+    locking = " FOR UPDATE" if db.dialect == "mysql" else ""
     stale = [
         row["id"]
-        for row in await db.fetch_all("SELECT id FROM live_matches WHERE updated_at < :before", {"before": matches_before})
+        for row in await db.fetch_all(f"SELECT id FROM live_matches WHERE updated_at < :before{locking}", {"before": before})
     ]
     if stale:
-        async with db.transaction():
-            await _delete_matches(db, stale)
+        await _delete_matches(db, stale)
 
 
 async def _delete_matches(db: Database, match_ids: Iterable[int]) -> None:
@@ -154,29 +160,32 @@ async def session(db: Database, user_id: int, since: int) -> dict[str, Any] | No
 
 async def replace_match(db: Database, match_id: int, match: dict[str, Any], now: int) -> None:
     """Replace the whole state of a match (its row, referees and slots) in
-    one transaction. The match row is written first: its row lock (MariaDB)
-    or the write lock (SQLite) orders concurrent replaces of one match."""
-    async with db.transaction():
-        await db.execute(
-            _upsert(db, "live_matches", "id", (*MATCH_COLUMNS, "updated_at"), insert_only=("created_at",)),
-            {"id": match_id, **{c: match[c] for c in MATCH_COLUMNS}, "created_at": now, "updated_at": now},
-        )
-        await db.execute("DELETE FROM live_match_refs WHERE match_id = :id", {"id": match_id})
-        await db.execute("DELETE FROM live_match_slots WHERE match_id = :id", {"id": match_id})
-        await db.execute_many(
-            "INSERT INTO live_match_refs (match_id, user_id) VALUES (:match_id, :user_id)",
-            [{"match_id": match_id, "user_id": user_id} for user_id in match["referee_ids"]],
-        )
-        await db.execute_many(
-            f"INSERT INTO live_match_slots (match_id, {', '.join(SLOT_COLUMNS)})"
-            f" VALUES (:match_id, {', '.join(f':{c}' for c in SLOT_COLUMNS)})",
-            [{"match_id": match_id, **{c: slot[c] for c in SLOT_COLUMNS}} for slot in match["slots"]],
-        )
+    one transaction (run again after a lock conflict). The match row is
+    written first: its row lock (MariaDB) or the write lock (SQLite) orders
+    concurrent replaces of one match."""
+    await db.in_transaction(lambda: _replace_match(db, match_id, match, now))
+
+
+async def _replace_match(db: Database, match_id: int, match: dict[str, Any], now: int) -> None:
+    await db.execute(
+        _upsert(db, "live_matches", "id", (*MATCH_COLUMNS, "updated_at"), insert_only=("created_at",)),
+        {"id": match_id, **{c: match[c] for c in MATCH_COLUMNS}, "created_at": now, "updated_at": now},
+    )
+    await db.execute("DELETE FROM live_match_refs WHERE match_id = :id", {"id": match_id})
+    await db.execute("DELETE FROM live_match_slots WHERE match_id = :id", {"id": match_id})
+    await db.execute_many(
+        "INSERT INTO live_match_refs (match_id, user_id) VALUES (:match_id, :user_id)",
+        [{"match_id": match_id, "user_id": user_id} for user_id in match["referee_ids"]],
+    )
+    await db.execute_many(
+        f"INSERT INTO live_match_slots (match_id, {', '.join(SLOT_COLUMNS)})"
+        f" VALUES (:match_id, {', '.join(f':{c}' for c in SLOT_COLUMNS)})",
+        [{"match_id": match_id, **{c: slot[c] for c in SLOT_COLUMNS}} for slot in match["slots"]],
+    )
 
 
 async def delete_match(db: Database, match_id: int) -> None:
-    async with db.transaction():
-        await _delete_matches(db, [match_id])
+    await db.in_transaction(lambda: _delete_matches(db, [match_id]))
 
 
 async def match_state(

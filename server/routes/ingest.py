@@ -5,8 +5,9 @@ runs apart from it and sees only the database. Every call needs
 API answers 503. Bodies are JSON objects of at most MAX_BODY bytes, checked
 field by field: a 400 names the first bad field.
 
-Each write first deletes what has expired (sessions past PRESENCE_TTL,
-matches past MATCH_TTL); reads never serve expired rows either way."""
+Reads never serve expired rows (sessions past PRESENCE_TTL, matches past
+MATCH_TTL); a background job deletes them (server/background.py), off the
+write path, where its range locks made concurrent writers deadlock."""
 
 from __future__ import annotations
 
@@ -318,17 +319,9 @@ def _db(request: Request) -> Database:
     return request.app.state.db
 
 
-async def _clean_up(request: Request, now: int) -> None:
-    settings = request.app.state.settings
-    await live.delete_expired(
-        _db(request), sessions_before=now - settings.presence_ttl, matches_before=now - settings.match_ttl
-    )
-
-
 async def put_session(request: Request, p: Args) -> Response:
     now = time.time()
     session = _session_body(await _json_object(request), now)
-    await _clean_up(request, int(now))
     await live.put_session(_db(request), p.user_id, session, int(now))
     return success()
 
@@ -336,7 +329,6 @@ async def put_session(request: Request, p: Args) -> Response:
 async def heartbeat(request: Request, p: Args) -> Response:
     changes = _status_changes(_Fields(await _json_object(request, optional=True), _STATUS_FIELDS))
     now = int(time.time())
-    await _clean_up(request, now)
     db = _db(request)
     # an expired session is gone even if not yet deleted: log in again (PUT)
     if not await live.has_session(db, p.user_id, now - request.app.state.settings.presence_ttl):
@@ -346,8 +338,6 @@ async def heartbeat(request: Request, p: Args) -> Response:
 
 
 async def delete_session(request: Request, p: Args) -> Response:
-    now = int(time.time())
-    await _clean_up(request, now)
     await live.delete_session(_db(request), p.user_id)
     return success()
 
@@ -355,14 +345,11 @@ async def delete_session(request: Request, p: Args) -> Response:
 async def put_match(request: Request, p: Args) -> Response:
     match = _match_body(await _json_object(request))
     now = int(time.time())
-    await _clean_up(request, now)
     await live.replace_match(_db(request), p.match_id, match, now)
     return success()
 
 
 async def delete_match(request: Request, p: Args) -> Response:
-    now = int(time.time())
-    await _clean_up(request, now)
     await live.delete_match(_db(request), p.match_id)
     return success()
 
