@@ -17,6 +17,7 @@ from . import background, demo, ops, rate_limit, routes, snapshots
 from .db import Database, DatabaseUnavailable, primary_reads
 from .migrate import migrate, reporter
 from .progress import LogLine
+from .public_url import PublicURLs
 from .responses import ApiError, JSONResponse
 from .routing import IndexedRouter
 from .settings import Settings, load_settings
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app.state.upstream = None if settings.live_upstream_url is None else Upstream(
         settings.live_upstream_url, settings.live_upstream_host, settings.live_upstream_timeout)
     app.state.settings = settings
+    app.state.public_urls = PublicURLs(settings.public_urls, settings.port)
     app.state.metrics = ops.Metrics(db)
     # the query-string bound and the rate limit (off when
     # RATE_LIMIT_PER_MINUTE is 0), inside RequestMetrics so refusals are

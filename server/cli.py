@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import sys
 import time
@@ -146,6 +147,7 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     from .app import create_app
     from .ops import log_config
 
+    settings = dataclasses.replace(settings, host=host or settings.host, port=port or settings.port)
     app = create_app(settings)
     started = app.router.lifespan_context
 
@@ -162,8 +164,8 @@ def serve(settings: Settings, host: str | None, port: int | None) -> None:
     app.router.lifespan_context = frozen_after_start
     uvicorn.run(
         app,
-        host=host or settings.host,
-        port=port or settings.port,
+        host=settings.host,
+        port=settings.port,
         log_level=settings.log_level,
         # the app logs one JSON line per request (logger server.access)
         log_config=log_config(settings.log_level),

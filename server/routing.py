@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from starlette._utils import get_route_path  # the path less root_path, as Route.matches reads it
+from starlette.responses import RedirectResponse
 from starlette.routing import BaseRoute, Match, Route, Router
 from starlette.types import Receive, Scope, Send
 
@@ -20,7 +21,8 @@ class IndexedRouter(Router):
     any table that holds more than plain Routes, takes Router's own scan."""
 
     def __init__(self, routes: Sequence[BaseRoute], **options: Any) -> None:
-        super().__init__(routes=list(routes), **options)
+        # (the trailing-slash redirect is not_found's, below)
+        super().__init__(routes=list(routes), redirect_slashes=False, **options)
         self._by_path: dict[str, tuple[Route, ...]] = {}
         if not all(type(route) is Route for route in self.routes):
             return
@@ -50,3 +52,20 @@ class IndexedRouter(Router):
         scope["route"] = route
         scope.update(child_scope)
         await route.handle(scope, receive, send)
+
+    async def not_found(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Starlette's redirect between `/path/` and `/path` when only the
+        other is a route (FastAPI's too, so bancho.py clients meet it), with
+        a Location of the path alone: Starlette's is an absolute URL made
+        from the request's Host header, which the client chooses."""
+        path = get_route_path(scope)
+        if scope["type"] == "http" and path != "/":
+            other = dict(scope, path=scope["path"].rstrip("/") if path.endswith("/") else scope["path"] + "/")
+            if any(route.matches(other)[0] is not Match.NONE for route in self.routes):
+                # one leading slash: `//host/...` would name another host
+                location = "/" + other["path"].lstrip("/")
+                if scope.get("query_string"):
+                    location += "?" + scope["query_string"].decode("latin-1")
+                await RedirectResponse(location)(scope, receive, send)
+                return
+        await super().not_found(scope, receive, send)

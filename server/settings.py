@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Mapping
 
 from .db import dialect_of
+from .public_url import parse_public_urls
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,9 @@ class Settings:
     # go there unless the request has written or is in a transaction
     # (server/db.py); the same dialect as database_url
     database_read_url: str | None = None
+    # the URLs clients reach this service at (PUBLIC_URL, comma-separated;
+    # the bases of absolute URLs in answers, server/public_url.py)
+    public_urls: tuple[str, ...] = ()
 
     @property
     def replays_dir(self) -> Path:
@@ -187,7 +191,7 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         log_level=_log_level(env),
         uvicorn_access_log=_flag(env.get("UVICORN_ACCESS_LOG", "0")),
         shutdown_timeout=_whole_number(env, "SHUTDOWN_TIMEOUT", 25, 1, "seconds"),
-        oauth_secret=env.get("OAUTH_SECRET", "").strip() or None,
+        oauth_secret=_oauth_secret(env),
         oauth_token_ttl=_whole_number(env, "OAUTH_TOKEN_TTL", 86400, 60, "seconds"),
         rate_limit_per_minute=_whole_number(env, "RATE_LIMIT_PER_MINUTE", 1200, 0, "requests"),
         rate_limit_burst=_whole_number(env, "RATE_LIMIT_BURST", 200, 1, "requests"),
@@ -196,7 +200,33 @@ def load_settings(env: Mapping[str, str] = os.environ) -> Settings:
         live_upstream_url=_upstream_url(env),
         live_upstream_host=env.get("LIVE_UPSTREAM_HOST", "").strip() or None,
         live_upstream_timeout=_whole_number(env, "LIVE_UPSTREAM_TIMEOUT", 2, 1, "seconds"),
+        public_urls=_public_urls(env),
     )
+
+
+def _oauth_secret(env: Mapping[str, str]) -> str | None:
+    """OAUTH_SECRET, or the first line of the file OAUTH_SECRET_FILE names."""
+    value = env.get("OAUTH_SECRET", "").strip() or None
+    path = env.get("OAUTH_SECRET_FILE", "").strip()
+    if not path:
+        return value
+    if value is not None:
+        raise SystemExit("set OAUTH_SECRET or OAUTH_SECRET_FILE, not both")
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SystemExit(f"OAUTH_SECRET_FILE: cannot read {path}: {exc}") from None
+    secret = lines[0].strip() if lines else ""
+    if not secret:
+        raise SystemExit(f"OAUTH_SECRET_FILE: {path} holds no secret on its first line")
+    return secret
+
+
+def _public_urls(env: Mapping[str, str]) -> tuple[str, ...]:
+    try:
+        return parse_public_urls(env.get("PUBLIC_URL", ""))
+    except ValueError as exc:
+        raise SystemExit(f"PUBLIC_URL must be comma-separated http:// or https:// URLs: {exc}") from None
 
 
 def _upstream_url(env: Mapping[str, str]) -> str | None:

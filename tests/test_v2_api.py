@@ -15,7 +15,9 @@ from conftest import run
 from server import oauth
 from server.constants import MapStatus, Privileges, ScoreStatus
 from server.db import Database
+from server.public_url import parse_public_urls
 from server.routes.v2 import common as v2_common
+from server.settings import load_settings
 
 COOKIEZI = 3
 LEGACY = {}
@@ -141,6 +143,39 @@ def test_every_token_failure_answers_401(client, oauth_client, token, demo_url):
         answer = client.get("/api/v2/users/3", headers={"Authorization": header} if header else {})
         assert answer.status_code == 401, header
         assert answer.json() == {"authentication": "basic"}
+
+
+def test_a_signing_secret_kept_in_a_file(backend, demo_url, oauth_client, token, tmp_path):
+    secret_file = tmp_path / "oauth_secret"
+    secret_file.write_text("a-secret-from-a-file-0123456789abcdef\nignored\n")
+    settings = backend.settings(demo_url, oauth_secret=load_settings({"OAUTH_SECRET_FILE": str(secret_file)}).oauth_secret)
+    assert settings.oauth_secret == "a-secret-from-a-file-0123456789abcdef"
+    from starlette.testclient import TestClient
+
+    from server.app import create_app
+
+    with TestClient(create_app(settings)) as other:
+        answer = other.post("/oauth/token", data=_form(oauth_client))
+        assert answer.status_code == 200, answer.text
+        signed = answer.json()["access_token"]
+        jwt.decode(signed, settings.oauth_secret, algorithms=["HS256"], audience=str(oauth_client[0]))
+        assert other.get("/api/v2/users/3", headers={"Authorization": f"Bearer {signed}"}).status_code == 200
+        # a token signed with the database's secret is not this server's
+        assert other.get("/api/v2/users/3", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+
+
+@pytest.mark.parametrize("content,message", [
+    (None, "cannot read"), ("", "no secret"), ("\nsecret\n", "no secret"), (b"\xff\xfe", "cannot read")])
+def test_a_bad_secret_file_stops_the_start(tmp_path, content, message):
+    path = tmp_path / "secret"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    elif content is not None:
+        path.write_text(content)
+    with pytest.raises(SystemExit, match=message):
+        load_settings({"OAUTH_SECRET_FILE": str(path)})
+    with pytest.raises(SystemExit, match="not both"):
+        load_settings({"OAUTH_SECRET_FILE": str(path), "OAUTH_SECRET": "x"})
 
 
 def test_a_token_without_the_public_scope_answers_403(client, oauth_client, demo_url):
@@ -406,3 +441,46 @@ def test_rank_history_and_highest_come_from_the_track_snapshots(client, get):
     assert user["rank_highest"]["updated_at"].endswith("+00:00")
     # the history is of the mode asked for
     assert get("users/4/taiko")["rank_history"] is None
+
+
+# --- absolute URLs ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("host,expected", [
+    ("127.0.0.1:8123", "http://127.0.0.1:8123/"),  # a local harness gets its own address
+    ("localhost", "http://localhost/"),
+    ("[::1]:9000", "http://[::1]:9000/"),
+    ("evil.example", "http://localhost/"),  # never a forged name
+    ("10.0.0.9", "http://localhost/"),
+])
+def test_absolute_urls_never_repeat_a_forged_host(get, host, expected):
+    body = get(f"users/{COOKIEZI}", headers={"Host": host})
+    assert body["avatar_url"] == f"{expected}avatars/{COOKIEZI}"
+    beatmap = get("beatmaps/1000", headers={"Host": host})
+    assert beatmap["url"] == f"{expected}beatmaps/1000"
+
+
+@pytest.mark.parametrize("host,expected", [
+    ("api.example.com", "https://api.example.com/"),
+    ("evil.example", "https://api.example.com/"),
+    ("127.0.0.1:8123", "https://api.example.com/"),
+    ("Mirror.Example:8080", "http://mirror.example:8080/osu/"),
+])
+def test_public_url_names_the_bases(backend, demo_url, token, host, expected):
+    from starlette.testclient import TestClient
+
+    from server.app import create_app
+
+    settings = backend.settings(demo_url, public_urls=parse_public_urls(
+        "https://api.example.com, http://mirror.example:8080/osu"))
+    scheme = "http" if "Mirror" in host else "https"
+    with TestClient(create_app(settings), base_url=f"{scheme}://{host}") as other:
+        answer = other.get(f"/api/v2/users/{COOKIEZI}", headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["avatar_url"] == f"{expected}avatars/{COOKIEZI}"
+
+
+@pytest.mark.parametrize("value", ["api.example.com", "ftp://x", "https://", "http://h:port", "http://h/?q=1"])
+def test_a_bad_public_url_stops_the_start(value):
+    with pytest.raises(SystemExit, match="PUBLIC_URL"):
+        load_settings({"PUBLIC_URL": value})

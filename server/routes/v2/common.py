@@ -67,7 +67,7 @@ def db_of(request: Request) -> Database:
 
 
 def base_url(request: Request) -> str:
-    return str(request.base_url)
+    return request.app.state.public_urls.base(request)
 
 
 def utc_now() -> datetime:
