@@ -1,15 +1,20 @@
 """Avatar files under DATA_DIR/avatars, laid out as bancho.py lays them out:
 `<user id>.<extension>`, one file per player. Writes are atomic (a
 temporary file in the same folder, then os.replace), so a reader sees the
-old avatar or the new one, never part of one. These functions block; the
-routes call them in a worker thread."""
+old avatar or the new one, never part of one; and they take the folder's
+lock file, so two writers (threads, processes, instances sharing DATA_DIR)
+never interleave their replace and clean-up, which once left a player with
+no avatar at all. These functions block; the routes call them in a worker
+thread."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
 from pathlib import Path
+from typing import Iterator
 
 # every extension an avatar may have been stored under, by this service
 # (png, jpg, gif) or by bancho.py and its web front-end (jpg, jpeg, png)
@@ -17,6 +22,22 @@ EXTENSIONS = ("png", "jpg", "jpeg", "gif")
 MEDIA_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "gif": "image/gif"}
 # bancho.py's avatar server answers this file for players without an avatar
 DEFAULT_AVATAR = "default.jpg"
+# the writers' lock (a dot file: bancho.py's avatar server only asks for
+# `<id>.<extension>` and the default)
+LOCK_FILE = ".lock"
+
+
+@contextlib.contextmanager
+def _writers_lock(folder: Path) -> Iterator[None]:
+    """flock on the folder's lock file: held by one open file at a time, so
+    it orders threads of one process as well as processes (and, on NFS,
+    hosts: Linux maps flock to the server's locks there)."""
+    with open(folder / LOCK_FILE, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def store(folder: Path, user_id: int, extension: str, data: bytes) -> Path:
@@ -34,15 +55,16 @@ def store(folder: Path, user_id: int, extension: str, data: bytes) -> Path:
         # mkstemp makes the file private (0600); avatars are public, and
         # bancho.py's avatar server may run as another user
         os.chmod(temporary, 0o644)
-        os.replace(temporary, target)
+        with _writers_lock(folder):
+            os.replace(temporary, target)
+            for other in EXTENSIONS:
+                if other != extension:
+                    with contextlib.suppress(FileNotFoundError):
+                        (folder / f"{user_id}.{other}").unlink()
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    for other in EXTENSIONS:
-        if other != extension:
-            with contextlib.suppress(FileNotFoundError):
-                (folder / f"{user_id}.{other}").unlink()
     return target
 
 

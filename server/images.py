@@ -1,21 +1,36 @@
-"""Recognising avatar images by their content. PNG, JPEG and GIF are told
-apart by their magic bytes, then given a light structural check: the
-header's width and height, and the file's chunks (PNG, each with its CRC),
-marker segments (JPEG, up to the first scan, and the end-of-image marker)
-or blocks (GIF) followed through to the end marker. A renamed file, a
-truncated one, or one with data appended after its end marker is refused.
+"""Reading avatar uploads with Pillow, and storing what Pillow re-encodes
+rather than the bytes sent: whatever a file hid beside its pixels
+(appended data, a second file in a comment or a colour profile, metadata
+such as a photo's location) does not reach the avatar server.
 
-This checks structure only; the pixel data is not decoded."""
+An upload is a PNG, JPEG or GIF by its magic bytes, and Pillow opens it as
+that format alone. Every frame is bounded before it is decoded: its size,
+the number of frames, and the pixels of all frames together, so a small
+file that declares a huge canvas, a huge frame on a tiny canvas, or
+thousands of frames costs no more than a real avatar. Pillow's own
+decompression-bomb guard stays on beneath these bounds. Decoding takes
+CPU time: the routes call identify and reencode in a worker thread.
+Pillow is imported at the first upload, not at start: most processes never
+see one, and its 3 MB count against the worker's memory target."""
 
 from __future__ import annotations
 
-import struct
-import zlib
+import contextlib
+import io
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from PIL import ImageFile
 
 # the largest width or height accepted: osu! shows avatars at 128 pixels or
 # so, and a small file can declare a huge canvas that viewers would allocate
 MAX_SIDE = 4096
+# frames of an animation, and pixels decoded over all frames (each frame is
+# drawn on the whole canvas): a 128x128 GIF may have MAX_FRAMES frames, a
+# 1024x1024 one 32, a 4096x4096 one two (about a second of CPU time)
+MAX_FRAMES = 1000
+MAX_PIXELS = 2 * MAX_SIDE * MAX_SIDE
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 JPEG_START = b"\xff\xd8\xff"
@@ -26,6 +41,7 @@ CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "gif": "image/gif"}
 # server looks for .jpg first, then .jpeg and .png)
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "gif": "gif"}
 NAMES = {"png": "PNG", "jpeg": "JPEG", "gif": "GIF"}
+_EXIF_ORIENTATION = 0x0112
 
 NOT_AN_IMAGE = "Invalid file type: send a PNG, JPEG or GIF image."
 
@@ -39,6 +55,7 @@ class ImageInfo:
     kind: str  # "png", "jpeg" or "gif"
     width: int
     height: int
+    frames: int = 1
 
     @property
     def content_type(self) -> str:
@@ -65,168 +82,97 @@ def sniff(data: bytes) -> str | None:
 
 
 def identify(data: bytes) -> ImageInfo:
-    """The image's kind and size, or ImageError saying what is wrong."""
+    """The image's kind, size and frame count, every frame decoded within
+    the bounds; or ImageError saying what is wrong."""
+    with _opened(data) as (kind, image):
+        return ImageInfo(kind, image.width, image.height, _walk_frames(kind, image))
+
+
+def reencode(data: bytes) -> tuple[ImageInfo, bytes]:
+    """identify(), and the image written anew by Pillow in the same format:
+    the bytes to store."""
+    from PIL import Image
+
+    info = identify(data)  # bounds every frame before the second decode
+    out = io.BytesIO()
+    with _opened(data) as (kind, image):
+        # what Pillow would carry over from the upload, emptied: comments,
+        # colour profiles and XMP are bytes the sender chose
+        options: dict = {"save_all": info.frames > 1, "comment": b"", "icc_profile": None, "xmp": b""}
+        if kind == "jpeg":
+            # the file's own quantisation: no second loss of quality
+            options.update(quality="keep", exif=Image.Exif())
+            orientation = image.getexif().get(_EXIF_ORIENTATION)
+            if orientation:  # the one tag worth keeping: how to turn it
+                options["exif"][_EXIF_ORIENTATION] = orientation
+        image.save(out, format=NAMES[kind], **options)
+    return info, out.getvalue()
+
+
+# what Pillow raises for a file it cannot read: its own errors (its bomb
+# error is a subclass of Exception alone), and those of the structures it walks
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError)
+
+
+@contextlib.contextmanager
+def _opened(data: bytes) -> Iterator[tuple[str, ImageFile.ImageFile]]:
+    """The upload opened by Pillow as the format its magic bytes name alone,
+    its canvas bounded, and Pillow's errors while it is used as ImageError."""
+    from PIL import Image
+
     kind = sniff(data)
     if kind is None:
         raise ImageError(NOT_AN_IMAGE)
-    width, height = _CHECKS[kind](data)
+    try:
+        with Image.open(io.BytesIO(data), formats=[NAMES[kind]]) as image:
+            _check_side(kind, image.width, image.height)
+            yield kind, image
+    except ImageError:
+        raise
+    except (*_PILLOW_ERRORS, Image.DecompressionBombError) as exc:
+        raise ImageError(f"Invalid {NAMES[kind]} image: {_reason(exc)}.") from None
+
+
+def _reason(exc: BaseException) -> str:
+    from PIL import Image, UnidentifiedImageError
+
+    if isinstance(exc, UnidentifiedImageError):  # (its text names a Python object)
+        return "not readable"
+    text = str(exc).strip().rstrip(".") or type(exc).__name__
+    if "truncated" in text.lower() or isinstance(exc, EOFError):
+        return "truncated or damaged"
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"too many pixels; width and height must be 1 to {MAX_SIDE}"
+    return text[:200]
+
+
+def _check_side(kind: str, width: int, height: int, what: str = "") -> None:
     if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
         raise ImageError(
-            f"Invalid {NAMES[kind]} image: {width}x{height} pixels; "
+            f"Invalid {NAMES[kind]} image: {what}{width}x{height} pixels; "
             f"width and height must be 1 to {MAX_SIDE}."
         )
-    return ImageInfo(kind, width, height)
 
 
-# --- PNG ---------------------------------------------------------------------
-
-# allowed bit depths for each colour type (PNG specification, IHDR)
-_PNG_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
-
-
-def _png(data: bytes) -> tuple[int, int]:
-    def bad(what: str) -> ImageError:
-        return ImageError(f"Invalid PNG image: {what}.")
-
-    pos = len(PNG_SIGNATURE)
-    size: tuple[int, int] | None = None
-    has_data = False
+def _walk_frames(kind: str, image: ImageFile.ImageFile) -> int:
+    """Decode each frame in turn, each bounded before Pillow decodes it;
+    the number of frames."""
+    pixels = 0
+    frames = 0
     while True:
-        if pos + 12 > len(data):
-            raise bad("truncated (no IEND chunk)")
-        length, kind = struct.unpack_from(">I4s", data, pos)
-        end = pos + 12 + length
-        if length > 0x7FFFFFFF or end > len(data):
-            raise bad("truncated (no IEND chunk)")
-        if not kind.isalpha():
-            raise bad("malformed chunk")
-        (crc,) = struct.unpack_from(">I", data, end - 4)
-        if zlib.crc32(data[pos + 4 : end - 4]) != crc:
-            raise bad(f"bad checksum in the {kind.decode()} chunk")
-        if size is None:
-            if kind != b"IHDR" or length != 13:
-                raise bad("it does not start with an IHDR chunk")
-            width, height, depth, colour, compression, filtering, interlace = struct.unpack_from(
-                ">IIBBBBB", data, pos + 8
-            )
-            if depth not in _PNG_DEPTHS.get(colour, ()) or compression or filtering or interlace > 1:
-                raise bad("unsupported header values")
-            size = (width, height)
-        elif kind == b"IHDR":
-            raise bad("more than one IHDR chunk")
-        elif kind == b"IDAT":
-            has_data = True
-        elif kind == b"IEND":
-            if not has_data:
-                raise bad("no image data")
-            if end != len(data):
-                raise bad("data after the IEND chunk")
-            return size
-        pos = end
-
-
-# --- JPEG --------------------------------------------------------------------
-
-# start-of-frame markers (baseline, progressive, lossless, arithmetic ...);
-# 0xC4 (DHT), 0xC8 (JPG) and 0xCC (DAC) share the range but are not frames
-_SOF_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
-_SOS = 0xDA
-
-
-def _jpeg(data: bytes) -> tuple[int, int]:
-    def bad(what: str) -> ImageError:
-        return ImageError(f"Invalid JPEG image: {what}.")
-
-    if not data.endswith(b"\xff\xd9"):
-        raise bad("truncated (no end-of-image marker)")
-    pos = 2  # after SOI
-    size: tuple[int, int] | None = None
-    while True:
-        if pos >= len(data) or data[pos] != 0xFF:
-            raise bad("malformed marker segment")
-        while pos < len(data) and data[pos] == 0xFF:  # fill bytes
-            pos += 1
-        if pos >= len(data):
-            raise bad("truncated")
-        marker = data[pos]
-        pos += 1
-        if marker == 0x01:  # TEM: no length
-            continue
-        if marker in (0x00, 0xD8, 0xD9) or 0xD0 <= marker <= 0xD7:
-            raise bad("unexpected marker before the image data")
-        if pos + 2 > len(data):
-            raise bad("truncated")
-        (length,) = struct.unpack_from(">H", data, pos)
-        if length < 2 or pos + length > len(data):
-            raise bad("truncated")
-        if marker in _SOF_MARKERS and size is None:
-            if length < 8:
-                raise bad("malformed frame header")
-            height, width, components = struct.unpack_from(">HHB", data, pos + 3)
-            if components not in (1, 3, 4) or length != 8 + 3 * components:
-                raise bad("malformed frame header")
-            size = (width, height)
-        elif marker == _SOS:
-            if size is None:
-                raise bad("no frame header before the image data")
-            # the entropy-coded data follows; it must run to the EOI marker
-            # checked above
-            return size
-        pos += length
-
-
-# --- GIF ---------------------------------------------------------------------
-
-
-def _gif(data: bytes) -> tuple[int, int]:
-    def bad(what: str) -> ImageError:
-        return ImageError(f"Invalid GIF image: {what}.")
-
-    def skip_sub_blocks(pos: int) -> int:
-        while True:
-            if pos >= len(data):
-                raise bad("truncated (no trailer)")
-            count = data[pos]
-            pos += 1 + count
-            if count == 0:
-                return pos
-
-    if len(data) < 13:
-        raise bad("truncated")
-    width, height, packed = struct.unpack_from("<HHB", data, 6)
-    pos = 13
-    if packed & 0x80:  # global colour table
-        pos += 3 * (2 << (packed & 7))
-    images = 0
-    while True:
-        if pos >= len(data):
-            raise bad("truncated (no trailer)")
-        block = data[pos]
-        if block == 0x3B:  # trailer
-            if images == 0:
-                raise bad("no image data")
-            if pos + 1 != len(data):
-                raise bad("data after the trailer")
-            return width, height
-        if block == 0x21:  # extension: label, then sub-blocks
-            pos = skip_sub_blocks(pos + 2)
-        elif block == 0x2C:  # image descriptor
-            if pos + 10 > len(data):
-                raise bad("truncated")
-            _left, _top, frame_width, frame_height, packed = struct.unpack_from("<HHHHB", data, pos + 1)
-            if not frame_width or not frame_height:
-                raise bad("empty frame")
-            pos += 10
-            if packed & 0x80:  # local colour table
-                pos += 3 * (2 << (packed & 7))
-            if pos >= len(data):
-                raise bad("truncated")
-            if not 2 <= data[pos] <= 8:  # LZW minimum code size
-                raise bad("malformed image data")
-            pos = skip_sub_blocks(pos + 1)
-            images += 1
-        else:
-            raise bad(f"unknown block 0x{block:02X}")
-
-
-_CHECKS = {"png": _png, "jpeg": _jpeg, "gif": _gif}
+        for tile in image.tile:  # where this frame draws, read from its header
+            left, top, right, bottom = tile[1]  # (codec, extents, offset, args)
+            _check_side(kind, right - left, bottom - top, f"frame {frames + 1} is ")
+        frames += 1
+        pixels += image.width * image.height
+        if frames > MAX_FRAMES:
+            raise ImageError(f"Invalid {NAMES[kind]} image: more than {MAX_FRAMES} frames.")
+        if pixels > MAX_PIXELS:
+            raise ImageError(
+                f"Invalid {NAMES[kind]} image: {frames} frames of {image.width}x{image.height} pixels "
+                f"are more than {MAX_PIXELS} pixels in all.")
+        image.load()
+        try:
+            image.seek(frames)
+        except EOFError:
+            return frames

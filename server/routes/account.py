@@ -11,7 +11,6 @@ bancho-style API."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -312,15 +311,6 @@ async def _multipart_avatar(headers: Headers, body: bytes) -> tuple[bytes, str |
         await form.close()
 
 
-def _avatar_lock(request: Request) -> asyncio.Lock:
-    """One lock per app: avatar writes of this process never interleave (a
-    write and its clean-up of older files would otherwise race another)."""
-    lock = getattr(request.app.state, "avatar_lock", None)
-    if lock is None:
-        lock = request.app.state.avatar_lock = asyncio.Lock()
-    return lock
-
-
 async def set_avatar(request: Request, p: Args) -> Response:
     player = request.state.player
     _require_unrestricted(player)
@@ -339,13 +329,13 @@ async def set_avatar(request: Request, p: Args) -> Response:
     if not data:
         raise bad_request("Must provide the avatar image (PNG, JPEG or GIF) as the request body.")
     try:
-        image = images.identify(data)
+        # decoding takes CPU time: off the event loop
+        image, stored = await run_in_threadpool(images.reencode, data)
     except images.ImageError as exc:
         raise bad_request(str(exc)) from None
     _check_claims(image, claimed_type, filename)
-    async with _avatar_lock(request):
-        await run_in_threadpool(avatars.store, settings.avatars_dir, player["id"], image.extension, data)
-    return success(avatar=fmt.avatar(player["id"], image, len(data)))
+    await run_in_threadpool(avatars.store, settings.avatars_dir, player["id"], image.extension, stored)
+    return success(avatar=fmt.avatar(player["id"], image, len(stored)))
 
 
 async def get_avatar(request: Request, p: Args) -> Response:
